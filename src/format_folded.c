@@ -1,0 +1,21 @@
+/* The folded format, for flame-graph tools: "state;outermost;...;innermost count" per group. The
+   stack is where the threads wait, or for threads with no recorded wait, where they were made. */
+#include "tl.h"
+
+#include <string.h>
+
+void tl_format_folded(FILE *out, tl_report *r)
+{
+    for (size_t i = 0; i < r->ngroups; i++) {
+        const tl_group *g = &r->groups[i];
+        const tl_stack *s = g->rows->blocked_at ? g->rows->blocked_at : g->rows->created_at;
+        fputs(tl_state_name(g->rows->state), out);
+        for (unsigned j = s ? s->depth : 0; j-- > 0;) {
+            fputc(';', out);
+            /* ';' separates frames and the last ' ' the count: neither may appear in a name. */
+            for (const char *c = tl_symbolize(r->sym, s->pc[j])->function; *c; c++)
+                fputc(*c == ';' || *c == ' ' ? '_' : *c, out);
+        }
+        fprintf(out, " %zu\n", g->count);
+    }
+}

@@ -1,0 +1,82 @@
+/* The json format: one object, in the shape the contract fixes. */
+#include "tl.h"
+
+static void str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void frames(FILE *out, tl_report *r, const tl_stack *s)
+{
+    fputc('[', out);
+    for (unsigned i = 0; s && i < s->depth; i++) {
+        const tl_frame *f = tl_symbolize(r->sym, s->pc[i]);
+        fputs(i ? ", {\"function\": " : "{\"function\": ", out);
+        str(out, f->function);
+        if (f->file) {
+            fputs(", \"file\": ", out);
+            str(out, f->file);
+            fprintf(out, ", \"line\": %u", f->line);
+        }
+        if (f->module) {
+            fputs(", \"module\": ", out);
+            str(out, f->module);
+        }
+        fprintf(out, ", \"address\": \"0x%lx\"}", (unsigned long)f->offset);
+    }
+    fputc(']', out);
+}
+
+static void group(FILE *out, tl_report *r, const tl_group *g)
+{
+    const tl_row *row = g->rows;
+    fprintf(out, "    {\n      \"count\": %zu, \"state\": \"%s\", \"verdict\": \"%s\",\n", g->count,
+            tl_state_name(row->state), tl_verdict_name(row->verdict));
+    fputs("      \"object\": ", out);
+    str(out, g->object);
+    fprintf(out, ", \"blocked_ms_min\": %llu, \"blocked_ms_max\": %llu,",
+            (unsigned long long)g->ms_min, (unsigned long long)g->ms_max);
+    if (g->count >= r->pileup)
+        fputs(" \"pileup\": true,", out);
+    if (row->untracked)
+        fputs(" \"untracked\": true,", out);
+    fputs("\n      \"threads\": [", out);
+    for (size_t i = 0; i < g->count; i++) {
+        const tl_row *t = &g->rows[i];
+        fprintf(out, "%s{\"tid\": %d, \"name\": ", i ? ", " : "", (int)t->tid);
+        str(out, t->name);
+        fprintf(out, ", \"creator_tid\": %d, \"object\": ", (int)t->creator_tid);
+        str(out, t->object);
+        fprintf(out, ", \"blocked_ms\": %llu}",
+                (unsigned long long)(t->since_ns ? (r->now_ns - t->since_ns) / 1000000 : 0));
+    }
+    fputs("],\n      \"blocked_at\": ", out);
+    frames(out, r, row->blocked_at);
+    fputs(",\n      \"created_at\": ", out);
+    frames(out, r, row->created_at);
+    fputs("\n    }", out);
+}
+
+void tl_format_json(FILE *out, tl_report *r)
+{
+    fprintf(out, "{\n  \"tool\": \"threadleak\", \"version\": \"%s\",\n", TL_VERSION);
+    fprintf(out, "  \"pid\": %d, \"trigger\": \"%s\",\n", (int)r->pid, r->trigger);
+    fprintf(out, "  \"threads_total\": %zu, \"threads_leaked\": %zu,\n", r->threads_total,
+            r->threads_leaked);
+    fputs("  \"groups\": [", out);
+    for (size_t i = 0; i < r->ngroups; i++) {
+        fputs(i ? ",\n" : "\n", out);
+        group(out, r, &r->groups[i]);
+    }
+    fputs(r->ngroups ? "\n  ],\n" : "],\n", out);
+    fputs("  \"resources\": []\n}\n", out);
+}

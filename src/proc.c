@@ -1,0 +1,107 @@
+/* What the kernel says of our threads, from /proc/self/task: the threads the library never saw
+   created (glibc's own helpers, threads started before it was loaded) and the system call a thread
+   sits in when no wrapper recorded why it waits. */
+#include "tl.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    return n;
+}
+
+bool tl_proc_task(pid_t tid, tl_task *task)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    if (read_small(path, buf, sizeof buf) <= 0)
+        return false;
+    /* "tid (comm) S ...": comm may itself hold ')' and spaces, so split at the last ')'. */
+    char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+    if (!open_paren || !close_paren || close_paren < open_paren || close_paren[1] != ' ')
+        return false;
+    size_t n = (size_t)(close_paren - open_paren - 1);
+    if (n >= sizeof task->comm)
+        n = sizeof task->comm - 1;
+    memcpy(task->comm, open_paren + 1, n);
+    task->comm[n] = 0;
+    task->state = close_paren[2];
+    task->tid = tid;
+    return true;
+}
+
+size_t tl_proc_tasks(tl_task **tasks)
+{
+    size_t n = 0, cap = 64;
+    *tasks = malloc(cap * sizeof **tasks);
+    DIR *dir = *tasks ? opendir("/proc/self/task") : NULL;
+    if (!dir)
+        return 0;
+    for (struct dirent *e; (e = readdir(dir));) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid <= 0)
+            continue;
+        if (n == cap) {
+            tl_task *grown = realloc(*tasks, 2 * cap * sizeof **tasks);
+            if (!grown)
+                break;
+            *tasks = grown;
+            cap *= 2;
+        }
+        if (tl_proc_task(tid, &(*tasks)[n]))
+            n++;
+    }
+    closedir(dir);
+    return n;
+}
+
+static const struct { long nr; const char *name; } blocking_syscalls[] = {
+    {SYS_futex, "futex"}, {SYS_read, "read"}, {SYS_write, "write"}, {SYS_readv, "readv"},
+    {SYS_writev, "writev"}, {SYS_nanosleep, "nanosleep"}, {SYS_clock_nanosleep, "clock_nanosleep"},
+    {SYS_ppoll, "ppoll"}, {SYS_pselect6, "pselect6"}, {SYS_epoll_pwait, "epoll_pwait"},
+    {SYS_accept4, "accept4"}, {SYS_recvfrom, "recvfrom"}, {SYS_recvmsg, "recvmsg"},
+    {SYS_sendto, "sendto"}, {SYS_sendmsg, "sendmsg"}, {SYS_connect, "connect"},
+    {SYS_rt_sigtimedwait, "rt_sigtimedwait"}, {SYS_rt_sigsuspend, "rt_sigsuspend"},
+    {SYS_wait4, "wait4"}, {SYS_waitid, "waitid"}, {SYS_mq_timedreceive, "mq_timedreceive"},
+    {SYS_mq_timedsend, "mq_timedsend"}, {SYS_msgrcv, "msgrcv"}, {SYS_msgsnd, "msgsnd"},
+    {SYS_semtimedop, "semtimedop"}, {SYS_flock, "flock"}, {SYS_fcntl, "fcntl"},
+    {SYS_restart_syscall, "restart_syscall"}, {SYS_io_getevents, "io_getevents"},
+#ifdef SYS_poll
+    {SYS_poll, "poll"}, {SYS_select, "select"}, {SYS_epoll_wait, "epoll_wait"},
+    {SYS_accept, "accept"}, {SYS_pause, "pause"},
+#endif
+};
+
+void tl_proc_wait_object(pid_t tid, char *buf, size_t len)
+{
+    char path[64], text[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+    buf[0] = 0;
+    if (read_small(path, text, sizeof text) > 0 && strncmp(text, "running", 7) != 0) {
+        long nr = strtol(text, NULL, 10);
+        if (nr >= 0) {
+            for (size_t i = 0; i < sizeof blocking_syscalls / sizeof *blocking_syscalls; i++)
+                if (blocking_syscalls[i].nr == nr) {
+                    snprintf(buf, len, "syscall:%s", blocking_syscalls[i].name);
+                    return;
+                }
+            snprintf(buf, len, "syscall:%ld", nr);
+            return;
+        }
+    }
+    /* Not in a system call (or /proc/PID/syscall is refused): the wait channel, where shown. */
+    snprintf(path, sizeof path, "/proc/self/task/%d/wchan", (int)tid);
+    if (read_small(path, text, sizeof text) > 0 && strcmp(text, "0") != 0)
+        snprintf(buf, len, "wchan:%s", text);
+}

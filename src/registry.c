@@ -1,0 +1,176 @@
+/* The thread registry: one record per thread created through pthread_create, from the call until the
+   thread has ended and been joined or detached. Records are shared by three owners (the creating call,
+   the thread itself, the table) and freed by whichever lets go last, so a thread that ends before its
+   creator has returned from pthread_create, or a pthread_t reused the moment a join returns, never
+   touches freed memory or the wrong record. */
+#include "tl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+tl_lock tl_registry_lock;
+static tl_thread *table;
+static __thread tl_thread *self __attribute__((tls_model("initial-exec")));
+
+/* Drops one reference; the caller holds the registry lock. */
+static void unref(tl_thread *t)
+{
+    if (--t->refs == 0)
+        free(t);
+}
+
+static void unlist(tl_thread *t)
+{
+    HASH_DELETE(hh, table, t);
+    t->listed = false;
+    unref(t);
+}
+
+tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached)
+{
+    tl_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->start = start;
+    t->arg = arg;
+    t->detached = detached;
+    t->creator_tid = tl_gettid();
+    t->created_at = tl_stack_capture();
+    t->refs = 2; /* the creating call and the thread */
+    return t;
+}
+
+void tl_thread_publish(tl_thread *t, pthread_t handle)
+{
+    tl_lock_acquire(&tl_registry_lock);
+    t->handle = handle;
+    if (!(t->exited && t->detached)) {
+        tl_thread *stale;
+        /* Only a thread that was just joined, whose wrapper has not yet unlisted it, can still
+           hold this handle: glibc reuses a descriptor only once it is released. */
+        HASH_FIND(hh, table, &handle, sizeof handle, stale);
+        if (stale)
+            unlist(stale);
+        HASH_ADD(hh, table, handle, sizeof handle, t);
+        t->listed = true;
+        t->refs++;
+    }
+    unref(t);
+    tl_lock_release(&tl_registry_lock);
+}
+
+void tl_thread_abandon(tl_thread *t)
+{
+    free(t);
+}
+
+void tl_thread_started(tl_thread *t)
+{
+    atomic_store_explicit(&t->tid, tl_gettid(), memory_order_release);
+    self = t;
+}
+
+void tl_thread_ended(tl_thread *t)
+{
+    uint64_t now = tl_now_ns();
+    tl_lock_acquire(&tl_registry_lock);
+    t->exited = true;
+    t->exited_ns = now;
+    if (t->detached && t->listed)
+        unlist(t);
+    self = NULL;
+    unref(t);
+    tl_lock_release(&tl_registry_lock);
+}
+
+tl_thread *tl_thread_hold(pthread_t handle)
+{
+    tl_thread *t;
+    tl_lock_acquire(&tl_registry_lock);
+    HASH_FIND(hh, table, &handle, sizeof handle, t);
+    if (t)
+        t->refs++;
+    tl_lock_release(&tl_registry_lock);
+    return t;
+}
+
+void tl_thread_joined(tl_thread *t)
+{
+    tl_lock_acquire(&tl_registry_lock);
+    if (t->listed)
+        unlist(t);
+    unref(t);
+    tl_lock_release(&tl_registry_lock);
+}
+
+void tl_thread_detached(tl_thread *t)
+{
+    tl_lock_acquire(&tl_registry_lock);
+    if (!t->exited)
+        t->detached = true; /* it unlists itself when it ends */
+    else if (t->listed)
+        unlist(t);
+    unref(t);
+    tl_lock_release(&tl_registry_lock);
+}
+
+void tl_thread_release(tl_thread *t)
+{
+    tl_lock_acquire(&tl_registry_lock);
+    unref(t);
+    tl_lock_release(&tl_registry_lock);
+}
+
+void tl_thread_set_name(pthread_t handle, const char *name)
+{
+    tl_thread *t;
+    tl_lock_acquire(&tl_registry_lock);
+    HASH_FIND(hh, table, &handle, sizeof handle, t);
+    if (t)
+        snprintf(t->name, sizeof t->name, "%s", name);
+    tl_lock_release(&tl_registry_lock);
+}
+
+bool tl_registry_all_exited(pid_t except)
+{
+    bool all = true;
+    tl_lock_acquire(&tl_registry_lock);
+    for (tl_thread *t = table; t && all; t = t->hh.next)
+        all = t->exited || atomic_load(&t->tid) == except;
+    tl_lock_release(&tl_registry_lock);
+    return all;
+}
+
+size_t tl_registry_rows(tl_row **rows, size_t extra)
+{
+    size_t n = 0;
+    tl_lock_acquire(&tl_registry_lock);
+    *rows = calloc(HASH_COUNT(table) + extra + 1, sizeof **rows);
+    for (tl_thread *t = *rows ? table : NULL; t; t = t->hh.next) {
+        tl_row *r = &(*rows)[n++];
+        r->tid = atomic_load_explicit(&t->tid, memory_order_acquire);
+        r->creator_tid = t->creator_tid;
+        memcpy(r->name, t->name, sizeof r->name);
+        r->created_at = t->created_at;
+        r->state = t->exited ? TL_EXITED_UNJOINED : TL_RUNNING;
+        r->since_ns = t->exited_ns;
+    }
+    tl_lock_release(&tl_registry_lock);
+    return n;
+}
+
+/* In a fork child only the forking thread survives. Its own record is unlisted (it is the child's
+   main thread now) but kept until it ends, as it still points to it. */
+void tl_registry_fork_child(void)
+{
+    tl_thread *t, *next;
+    HASH_ITER(hh, table, t, next) {
+        if (t == self) {
+            atomic_store(&t->tid, tl_gettid());
+            unlist(t);
+        } else {
+            HASH_DELETE(hh, table, t);
+            free(t);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+/* A report: every thread of the process as rows (from the registry, refined by what the kernel
+   says), grouped by identical state, verdict and stacks, largest group first, then rendered. */
+#include "tl.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int task_cmp(const void *a, const void *b)
+{
+    pid_t x = ((const tl_task *)a)->tid, y = ((const tl_task *)b)->tid;
+    return (x > y) - (x < y);
+}
+
+/* A live thread with no recorded wait: running if the kernel runs it, else waiting in its syscall. */
+static void kernel_state(tl_row *row, const tl_task *task)
+{
+    if (!task || task->state == 'R')
+        return; /* not started yet, or on a CPU: running */
+    row->state = TL_WAITING;
+    tl_proc_wait_object(row->tid, row->object, sizeof row->object);
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+    const tl_row *x = a, *y = b;
+    if (x->state != y->state)
+        return (int)x->state - (int)y->state;
+    if (x->verdict != y->verdict)
+        return (int)x->verdict - (int)y->verdict;
+    if (x->untracked != y->untracked)
+        return (int)x->untracked - (int)y->untracked;
+    if (x->blocked_at != y->blocked_at)
+        return (uintptr_t)x->blocked_at < (uintptr_t)y->blocked_at ? -1 : 1;
+    if (x->created_at != y->created_at)
+        return (uintptr_t)x->created_at < (uintptr_t)y->created_at ? -1 : 1;
+    return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+static bool same_group(const tl_row *x, const tl_row *y)
+{
+    return x->state == y->state && x->verdict == y->verdict && x->untracked == y->untracked &&
+           x->blocked_at == y->blocked_at && x->created_at == y->created_at;
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+    const tl_group *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    if (x->rows->verdict != y->rows->verdict)
+        return (int)x->rows->verdict - (int)y->rows->verdict;
+    return row_cmp(x->rows, y->rows);
+}
+
+static void make_groups(tl_report *r)
+{
+    qsort(r->rows, r->nrows, sizeof *r->rows, row_cmp);
+    r->groups = calloc(r->nrows + 1, sizeof *r->groups);
+    if (!r->groups)
+        return;
+    for (size_t i = 0; i < r->nrows; i++) {
+        const tl_row *row = &r->rows[i];
+        tl_group *g = &r->groups[r->ngroups];
+        if (i == 0 || !same_group(g[-1].rows, row)) {
+            g->rows = row;
+            g->object = row->object;
+            g->ms_min = UINT64_MAX;
+            r->ngroups++;
+        } else {
+            g--;
+        }
+        uint64_t ms = row->since_ns ? (r->now_ns - row->since_ns) / 1000000 : 0;
+        g->ms_min = ms < g->ms_min ? ms : g->ms_min;
+        g->ms_max = ms > g->ms_max ? ms : g->ms_max;
+        if (strcmp(g->object, row->object) != 0)
+            g->object = "(several)";
+        g->count++;
+        if (row->verdict != TL_VERDICT_RUNNING)
+            r->threads_leaked++;
+    }
+    qsort(r->groups, r->ngroups, sizeof *r->groups, group_cmp);
+}
+
+tl_report *tl_report_collect(const char *trigger)
+{
+    tl_report *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->trigger = trigger;
+    r->pid = getpid();
+    r->pileup = tl_opt.pileup;
+    tl_task *tasks;
+    size_t ntasks = tl_proc_tasks(&tasks);
+    qsort(tasks, ntasks, sizeof *tasks, task_cmp);
+    r->nrows = tl_registry_rows(&r->rows, ntasks);
+    r->now_ns = tl_now_ns();
+    if (!r->rows) {
+        free(tasks);
+        free(r);
+        return NULL;
+    }
+    /* seen[i]: task i is a tracked thread, the main thread or the caller, so not "untracked". */
+    bool *seen = calloc(ntasks + 1, sizeof *seen);
+    pid_t caller = tl_gettid();
+    size_t kept = 0, excluded = 0;
+    /* A thread inherits its creator's name; once it is gone, the process's name is the best guess. */
+    tl_task key = {.tid = r->pid};
+    const tl_task *main_task = bsearch(&key, tasks, ntasks, sizeof *tasks, task_cmp);
+    for (size_t i = 0; i < r->nrows; i++) {
+        tl_row row = r->rows[i];
+        key.tid = row.tid;
+        tl_task *task = row.tid ? bsearch(&key, tasks, ntasks, sizeof *tasks, task_cmp) : NULL;
+        if (task && seen)
+            seen[task - tasks] = true;
+        if (row.tid == caller) {
+            excluded++;
+            continue;
+        }
+        if (!row.name[0] && (task || main_task))
+            memcpy(row.name, (task ? task : main_task)->comm, sizeof row.name);
+        if (row.state == TL_RUNNING)
+            kernel_state(&row, task);
+        r->rows[kept++] = row;
+    }
+    for (size_t i = 0; i < ntasks; i++) {
+        const tl_task *task = &tasks[i];
+        if (seen && seen[i])
+            continue;
+        if (task->tid == caller || task->tid == r->pid) {
+            excluded++;
+            continue;
+        }
+        if (task->state == 'Z' || task->state == 'X')
+            continue; /* gone: only its /proc entry lingers */
+        tl_row *row = &r->rows[kept++];
+        *row = (tl_row){.tid = task->tid, .state = TL_RUNNING, .untracked = true};
+        memcpy(row->name, task->comm, sizeof row->name);
+        kernel_state(row, task);
+    }
+    r->nrows = kept;
+    r->threads_total = kept + excluded;
+    free(seen);
+    free(tasks);
+    tl_verdicts_assign(r);
+    make_groups(r);
+    r->sym = tl_symbolizer_new();
+    return r;
+}
+
+void tl_report_free(tl_report *r)
+{
+    if (!r)
+        return;
+    tl_symbolizer_free(r->sym);
+    free(r->groups);
+    free(r->rows);
+    free(r);
+}
+
+char *tl_report_render(tl_report *r, tl_format format, size_t *len)
+{
+    char *buf = NULL;
+    FILE *out = open_memstream(&buf, len);
+    if (!out)
+        return NULL;
+    switch (format) {
+    case TL_FMT_TEXT: tl_format_text(out, r, false); break;
+    case TL_FMT_FULL: tl_format_text(out, r, true); break;
+    case TL_FMT_JSON: tl_format_json(out, r); break;
+    case TL_FMT_FOLDED: tl_format_folded(out, r); break;
+    case TL_FMT_PPROF:
+        tl_warn("format=pprof is not built yet; writing text");
+        tl_format_text(out, r, false);
+        break;
+    }
+    if (fclose(out) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

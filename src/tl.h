@@ -1,0 +1,192 @@
+/* threadleak internals: one header, declarations grouped by the file that defines them. */
+#ifndef TL_H
+#define TL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <uthash.h>
+
+#define TL_API __attribute__((visibility("default")))
+#define TL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define TL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define TL_MAX_FRAMES 128
+
+/* ---- lock.c: a futex lock that never enters our own wrappers and resets cleanly after fork ---- */
+typedef struct tl_lock { atomic_int state; } tl_lock; /* 0 free, 1 held, 2 held with waiters */
+void tl_lock_slow(tl_lock *l);
+void tl_unlock_slow(tl_lock *l);
+static inline void tl_lock_acquire(tl_lock *l)
+{
+    int expected = 0;
+    if (!atomic_compare_exchange_strong_explicit(&l->state, &expected, 1, memory_order_acquire,
+                                                 memory_order_relaxed))
+        tl_lock_slow(l);
+}
+static inline void tl_lock_release(tl_lock *l)
+{
+    if (atomic_exchange_explicit(&l->state, 0, memory_order_release) == 2)
+        tl_unlock_slow(l);
+}
+
+/* ---- init.c: start-up, exit report, fork ---- */
+/* Set while the library itself runs on a thread, so that calls it makes into interposed functions
+   (libunwind, libdw and libc take locks, sleep, read files) go straight to the real ones. */
+extern __thread int tl_guard __attribute__((tls_model("initial-exec")));
+extern atomic_bool tl_initialized;
+void tl_init(void);
+static inline void tl_ensure_init(void)
+{
+    if (TL_UNLIKELY(!atomic_load_explicit(&tl_initialized, memory_order_acquire)))
+        tl_init();
+}
+pid_t tl_gettid(void); /* cached per thread, refreshed after fork */
+uint64_t tl_now_ns(void); /* CLOCK_MONOTONIC */
+void tl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tl_main_starting(void); /* main is about to run: register the exit report */
+
+/* ---- interpose.c: the only file with real_* pointers and wrappers ---- */
+void tl_interpose_bind(void);
+
+/* ---- options.c ---- */
+typedef enum { TL_FMT_TEXT, TL_FMT_FULL, TL_FMT_JSON, TL_FMT_PPROF, TL_FMT_FOLDED } tl_format;
+typedef struct tl_options {
+    char output[PATH_MAX];       /* "stderr", "stdout" or a path with %p and %n */
+    tl_format format;
+    bool at_exit;
+    int signal;                  /* 0 for none */
+    unsigned max_frames;
+    int exitcode;
+    char suppressions[PATH_MAX];
+    unsigned grace_ms;
+    unsigned pileup;
+} tl_options;
+extern tl_options tl_opt;
+void tl_options_defaults(tl_options *o);
+void tl_options_parse(tl_options *o, const char *spec);
+bool tl_format_parse(const char *name, tl_format *out);
+
+/* ---- stack.c: capture with libunwind, intern identical stacks ---- */
+typedef struct tl_stack {
+    UT_hash_handle hh;
+    unsigned depth;
+    uintptr_t pc[]; /* return addresses, innermost first, none inside this library */
+} tl_stack;
+void tl_stack_init(void);
+/* The calling thread's stack without our frames, interned: equal stacks are one pointer.
+   NULL when nothing could be unwound. */
+const tl_stack *tl_stack_capture(void);
+extern tl_lock tl_stack_lock;
+
+/* ---- symbols.c: names, files and lines, only when a report is written ---- */
+typedef struct tl_frame {
+    const char *function; /* "??" when unknown */
+    const char *file;     /* NULL without debug information */
+    unsigned line;
+    const char *module;   /* path of the object, NULL when unknown */
+    uintptr_t offset;     /* address of the call inside module */
+} tl_frame;
+typedef struct tl_symbolizer tl_symbolizer;
+tl_symbolizer *tl_symbolizer_new(void);
+const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address);
+void tl_symbolizer_free(tl_symbolizer *s);
+
+/* ---- verdict.c: states and verdicts ---- */
+typedef enum {
+    TL_RUNNING, TL_COND_WAIT, TL_MUTEX_LOCK, TL_RWLOCK_READ, TL_RWLOCK_WRITE, TL_SEM_WAIT,
+    TL_BARRIER_WAIT, TL_JOIN, TL_SLEEP, TL_PIPE_READ, TL_PIPE_WRITE, TL_MQ_RECEIVE, TL_MQ_SEND,
+    TL_SOCKET_READ, TL_SOCKET_WRITE, TL_ACCEPT, TL_POLL, TL_WAITING, TL_EXITED_UNJOINED,
+} tl_state;
+typedef enum { TL_DEADLOCK, TL_ORPHANED, TL_BLOCKED, TL_UNJOINED, TL_VERDICT_RUNNING } tl_verdict;
+const char *tl_state_name(tl_state s);
+const char *tl_verdict_name(tl_verdict v);
+
+/* One thread as a report sees it. */
+typedef struct tl_row {
+    pid_t tid, creator_tid;
+    char name[16];
+    tl_state state;
+    tl_verdict verdict;
+    bool untracked;           /* not created through our pthread_create: no creation stack */
+    char object[48];          /* what it waits on, "" when nothing */
+    uint64_t since_ns;        /* blocked (or finished) since */
+    const tl_stack *blocked_at, *created_at;
+} tl_row;
+struct tl_report;
+void tl_verdicts_assign(struct tl_report *r);
+
+/* ---- registry.c: every thread created through pthread_create, until joined or detached ---- */
+typedef struct tl_thread {
+    UT_hash_handle hh;        /* in the table, keyed by handle, while listed */
+    pthread_t handle;
+    atomic_int tid;           /* 0 until the thread runs */
+    pid_t creator_tid;
+    const tl_stack *created_at;
+    void *(*start)(void *);
+    void *arg;
+    uint64_t exited_ns;
+    char name[16];
+    int refs;                 /* creator, the thread itself, the table; under the registry lock */
+    bool detached, exited, listed;
+} tl_thread;
+tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached);
+void tl_thread_publish(tl_thread *t, pthread_t handle);
+void tl_thread_abandon(tl_thread *t);
+void tl_thread_started(tl_thread *t);
+void tl_thread_ended(tl_thread *t);
+tl_thread *tl_thread_hold(pthread_t handle);
+void tl_thread_joined(tl_thread *t);
+void tl_thread_detached(tl_thread *t);
+void tl_thread_release(tl_thread *t);
+void tl_thread_set_name(pthread_t handle, const char *name);
+bool tl_registry_all_exited(pid_t except);
+size_t tl_registry_rows(tl_row **rows, size_t extra);
+void tl_registry_fork_child(void); /* with the lock held */
+extern tl_lock tl_registry_lock;
+
+/* ---- proc.c: what the kernel says of our threads ---- */
+typedef struct tl_task { pid_t tid; char state; char comm[16]; } tl_task;
+size_t tl_proc_tasks(tl_task **tasks);   /* every thread of this process; *tasks is malloc'd */
+bool tl_proc_task(pid_t tid, tl_task *task);
+void tl_proc_wait_object(pid_t tid, char *buf, size_t len);
+
+/* ---- report.c: collect, group, render, write ---- */
+typedef struct tl_group {
+    const tl_row *rows;       /* count consecutive rows with equal key */
+    size_t count;
+    uint64_t ms_min, ms_max;
+    const char *object;       /* shared by all its threads, or "(several)" */
+} tl_group;
+typedef struct tl_report {
+    const char *trigger;      /* "exit", "signal", "api" */
+    pid_t pid;
+    uint64_t now_ns;
+    unsigned pileup;
+    tl_row *rows;
+    size_t nrows;
+    tl_group *groups;         /* largest first */
+    size_t ngroups;
+    size_t threads_total, threads_leaked;
+    tl_symbolizer *sym;
+} tl_report;
+tl_report *tl_report_collect(const char *trigger);
+void tl_report_free(tl_report *r);
+/* The report rendered in format, in one malloc'd buffer; NULL when out of memory. */
+char *tl_report_render(tl_report *r, tl_format format, size_t *len);
+
+/* ---- format_text.c, format_json.c, format_folded.c ---- */
+void tl_format_text(FILE *out, tl_report *r, bool per_thread);
+void tl_format_json(FILE *out, tl_report *r);
+void tl_format_folded(FILE *out, tl_report *r);
+
+/* ---- output.c ---- */
+/* Writes the whole buffer to target ("stderr", "stdout", or a path pattern). A file is new, 0600,
+   never reached through a symbolic link; when it cannot be made the report goes to stderr. */
+void tl_output_write(const char *target, const char *buf, size_t len);
+
+#endif
