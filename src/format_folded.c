@@ -11,10 +11,14 @@ void tl_format_folded(FILE *out, tl_report *r)
         const tl_stack *s = g->rows->blocked_at ? g->rows->blocked_at : g->rows->created_at;
         fputs(tl_state_name(g->rows->state), out);
         for (unsigned j = s ? s->depth : 0; j-- > 0;) {
-            fputc(';', out);
-            /* ';' separates frames and the last ' ' the count: neither may appear in a name. */
-            for (const char *c = tl_symbolize(r->sym, s->pc[j])->function; *c; c++)
-                fputc(*c == ';' || *c == ' ' ? '_' : *c, out);
+            unsigned n;
+            const tl_frame *f = tl_symbolize(r->sym, s->pc[j], &n);
+            while (n-- > 0) { /* outermost first */
+                fputc(';', out);
+                /* ';' separates frames and the last ' ' the count: neither may be in a name. */
+                for (const char *c = f[n].function; *c; c++)
+                    fputc(*c == ';' || *c == ' ' ? '_' : *c, out);
+            }
         }
         fprintf(out, " %zu\n", g->count);
     }

@@ -15,23 +15,31 @@ static void str(FILE *out, const char *s)
     fputc('"', out);
 }
 
+static void frame(FILE *out, const tl_frame *f, bool first)
+{
+    fputs(first ? "{\"function\": " : ", {\"function\": ", out);
+    str(out, f->function);
+    if (f->file) {
+        fputs(", \"file\": ", out);
+        str(out, f->file);
+        fprintf(out, ", \"line\": %u", f->line);
+    }
+    if (f->module) {
+        fputs(", \"module\": ", out);
+        str(out, f->module);
+    }
+    fprintf(out, ", \"address\": \"0x%lx\"}", (unsigned long)f->offset);
+}
+
 static void frames(FILE *out, tl_report *r, const tl_stack *s)
 {
+    unsigned n;
+    bool first = true;
     fputc('[', out);
     for (unsigned i = 0; s && i < s->depth; i++) {
-        const tl_frame *f = tl_symbolize(r->sym, s->pc[i]);
-        fputs(i ? ", {\"function\": " : "{\"function\": ", out);
-        str(out, f->function);
-        if (f->file) {
-            fputs(", \"file\": ", out);
-            str(out, f->file);
-            fprintf(out, ", \"line\": %u", f->line);
-        }
-        if (f->module) {
-            fputs(", \"module\": ", out);
-            str(out, f->module);
-        }
-        fprintf(out, ", \"address\": \"0x%lx\"}", (unsigned long)f->offset);
+        const tl_frame *f = tl_symbolize(r->sym, s->pc[i], &n);
+        for (unsigned j = 0; j < n; j++, first = false)
+            frame(out, &f[j], first);
     }
     fputc(']', out);
 }

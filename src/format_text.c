@@ -26,16 +26,19 @@ static void duration(FILE *out, uint64_t ms)
 
 static void frames(FILE *out, tl_report *r, const tl_stack *s)
 {
+    unsigned number = 0, n;
     for (unsigned i = 0; s && i < s->depth; i++) {
-        const tl_frame *f = tl_symbolize(r->sym, s->pc[i]);
-        fprintf(out, "    #%-2u %s", i, f->function);
-        if (f->file)
-            fprintf(out, "  %s:%u", f->file, f->line);
-        if (f->module) {
-            const char *base = strrchr(f->module, '/');
-            fprintf(out, "  (%s+0x%lx)", base ? base + 1 : f->module, (unsigned long)f->offset);
+        const tl_frame *f = tl_symbolize(r->sym, s->pc[i], &n);
+        for (const tl_frame *end = f + n; f < end; f++) {
+            fprintf(out, "    #%-2u %s", number++, f->function);
+            if (f->file)
+                fprintf(out, "  %s:%u", f->file, f->line);
+            if (f->module) {
+                const char *base = strrchr(f->module, '/');
+                fprintf(out, "  (%s+0x%lx)", base ? base + 1 : f->module, (unsigned long)f->offset);
+            }
+            fputc('\n', out);
         }
-        fputc('\n', out);
     }
 }
 

@@ -24,11 +24,22 @@ static struct {
     int (*setname)(pthread_t, const char *);
 } real;
 
-/* Binds one real function; versioned symbols (pthread_cond_*@GLIBC_2.3.2) through dlvsym. Without
-   the real function the program cannot run at all, so a miss is the one fatal error. */
+static void *lookup(void *handle, const char *name, const char *version)
+{
+    return version ? dlvsym(handle, name, version) : dlsym(handle, name);
+}
+
+/* Binds one real function; versioned symbols (pthread_cond_*@GLIBC_2.3.2) through dlvsym. The next
+   definition after us is the real one, or another interposer's that chains on; when libc itself
+   was preloaded ahead of us there is none after us, and libc's own is taken. Without the real
+   function the program cannot run at all, so a miss is the one fatal error. */
 static void bind(void **slot, const char *name, const char *version)
 {
-    *slot = version ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
+    *slot = lookup(RTLD_NEXT, name, version);
+    if (!*slot) {
+        void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+        *slot = libc ? lookup(libc, name, version) : NULL;
+    }
     if (!*slot) {
         tl_warn("cannot find the real %s%s%s (%s)", name, version ? "@" : "",
                 version ? version : "", dlerror());

@@ -1,19 +1,25 @@
 /* Symbols, only when a report is written: libdwfl reads the modules mapped in this process and gives
    the function of every frame from the ELF symbol tables (static functions included), and the file
-   and line from DWARF where the module, or its separate debug file, has them. */
+   and line from DWARF where the module, or its separate debug file, has them. A return address
+   inside inlined code becomes several frames, innermost first, as addr2line -i prints them: the
+   optimiser's inlining must not make a report name the wrong function. */
 #include "tl.h"
 
 #include <dlfcn.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#define MAX_INLINED 8
+
 typedef struct sym_entry {
     UT_hash_handle hh;
     uintptr_t pc;
-    tl_frame frame;
-    char *name; /* owned: demangled, or stripped of its symbol version */
+    unsigned nframes;
+    tl_frame frames[MAX_INLINED];
+    char *names[MAX_INLINED]; /* owned: demangled, or stripped of a symbol version */
 } sym_entry;
 
 struct tl_symbolizer {
@@ -47,11 +53,63 @@ tl_symbolizer *tl_symbolizer_new(void)
     return s;
 }
 
+/* A readable name for frame i: demangled, without "@@GLIBC_2.34". */
+static void set_name(tl_symbolizer *s, sym_entry *e, unsigned i, const char *name)
+{
+    int status = -1;
+    if (s->demangle && strncmp(name, "_Z", 2) == 0)
+        e->names[i] = s->demangle(name, NULL, NULL, &status);
+    if (status != 0) {
+        free(e->names[i]);
+        e->names[i] = strndup(name, strcspn(name, "@"));
+    }
+    e->frames[i].function = e->names[i] ? e->names[i] : name;
+}
+
+static const char *die_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+    return name ? name : dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+}
+
+/* Frames for the functions inlined at pc, innermost first; each one's caller line is the
+   DW_AT_call_line of the inlined scope. Leaves the outermost function to the ELF symbol. */
+static void expand_inlined(tl_symbolizer *s, sym_entry *e, Dwfl_Module *m, Dwarf_Addr pc)
+{
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = dwfl_module_addrdie(m, pc, &bias), *scopes = NULL;
+    int nscopes = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+    Dwarf_Files *files = NULL;
+    if (nscopes > 0)
+        dwarf_getsrcfiles(cu, &files, NULL);
+    for (int i = 0; i < nscopes && e->nframes < MAX_INLINED; i++) {
+        if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+            continue;
+        const char *name = die_name(&scopes[i]);
+        set_name(s, e, e->nframes - 1, name ? name : "??");
+        Dwarf_Attribute attr;
+        Dwarf_Word file = 0, line = 0;
+        tl_frame *caller = &e->frames[e->nframes++];
+        *caller = e->frames[e->nframes - 2]; /* same module and offset */
+        caller->function = "??";
+        caller->file = NULL;
+        caller->line = 0;
+        if (files && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &file) == 0 &&
+            dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &line) == 0) {
+            caller->file = dwarf_filesrc(files, file, NULL, NULL);
+            caller->line = (unsigned)line;
+        }
+    }
+    free(scopes);
+}
+
 static void resolve(tl_symbolizer *s, sym_entry *e)
 {
     /* A return address points after the call: look up the call instruction itself. */
     Dwarf_Addr pc = e->pc - 1, bias = 0;
-    tl_frame *f = &e->frame;
+    tl_frame *f = &e->frames[0];
+    e->nframes = 1;
     f->function = "??";
     f->offset = pc;
     Dwfl_Module *m = s->dwfl ? dwfl_addrmodule(s->dwfl, pc) : NULL;
@@ -60,20 +118,6 @@ static void resolve(tl_symbolizer *s, sym_entry *e)
     f->module = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
     if (dwfl_module_getelf(m, &bias))
         f->offset = pc - bias;
-    GElf_Sym sym;
-    GElf_Off off;
-    const char *name = dwfl_module_addrinfo(m, pc, &off, &sym, NULL, NULL, NULL);
-    if (name) {
-        int status = -1;
-        if (s->demangle && strncmp(name, "_Z", 2) == 0)
-            e->name = s->demangle(name, NULL, NULL, &status);
-        if (status != 0) {
-            free(e->name);
-            /* "__libc_start_main@@GLIBC_2.34": the version is not part of the function's name. */
-            e->name = strndup(name, strcspn(name, "@"));
-        }
-        f->function = e->name ? e->name : name;
-    }
     Dwfl_Line *line = dwfl_module_getsrc(m, pc);
     int lineno = 0;
     const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
@@ -81,21 +125,29 @@ static void resolve(tl_symbolizer *s, sym_entry *e)
         f->file = file;
         f->line = (unsigned)lineno;
     }
+    expand_inlined(s, e, m, pc);
+    GElf_Sym sym;
+    GElf_Off off;
+    const char *name = dwfl_module_addrinfo(m, pc, &off, &sym, NULL, NULL, NULL);
+    if (name)
+        set_name(s, e, e->nframes - 1, name);
 }
 
-const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address)
+const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address, unsigned *n)
 {
     sym_entry *e;
     HASH_FIND(hh, s->cache, &return_address, sizeof return_address, e);
-    if (e)
-        return &e->frame;
-    static tl_frame unknown = {.function = "??"};
-    if (!(e = calloc(1, sizeof *e)))
-        return &unknown;
-    e->pc = return_address;
-    resolve(s, e);
-    HASH_ADD(hh, s->cache, pc, sizeof e->pc, e);
-    return &e->frame;
+    if (!e) {
+        static const tl_frame unknown = {.function = "??"};
+        *n = 1;
+        if (!(e = calloc(1, sizeof *e)))
+            return &unknown;
+        e->pc = return_address;
+        resolve(s, e);
+        HASH_ADD(hh, s->cache, pc, sizeof e->pc, e);
+    }
+    *n = e->nframes;
+    return e->frames;
 }
 
 void tl_symbolizer_free(tl_symbolizer *s)
@@ -105,7 +157,8 @@ void tl_symbolizer_free(tl_symbolizer *s)
     sym_entry *e, *next;
     HASH_ITER(hh, s->cache, e, next) {
         HASH_DELETE(hh, s->cache, e);
-        free(e->name);
+        for (unsigned i = 0; i < e->nframes; i++)
+            free(e->names[i]);
         free(e);
     }
     if (s->dwfl)

@@ -93,7 +93,8 @@ typedef struct tl_frame {
 } tl_frame;
 typedef struct tl_symbolizer tl_symbolizer;
 tl_symbolizer *tl_symbolizer_new(void);
-const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address);
+/* The frames of one return address: n >= 1, more than one when the call was inlined. */
+const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address, unsigned *n);
 void tl_symbolizer_free(tl_symbolizer *s);
 
 /* ---- verdict.c: states and verdicts ---- */

@@ -1,0 +1,427 @@
+#!/usr/bin/env python3
+"""Scenario tests: each runs a program under the library and checks its report by content.
+
+Run one: scenarios.py NAME (ctest does, with TL_LIB, TL_SCENARIOS, TL_CLI and TL_SOURCE set).
+Every test is a function named after the behaviour it proves.
+"""
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import tempfile
+
+LIB = os.environ.get("TL_LIB", "")
+SCENARIOS = os.environ.get("TL_SCENARIOS", "")
+CLI = os.environ.get("TL_CLI", "")
+SOURCE = os.environ.get("TL_SOURCE", "")
+# Sanitizer builds put their runtime first, as the sanitizers require.
+PRELOAD_FIRST = os.environ.get("TL_PRELOAD_FIRST", "")
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def expect_eq(actual, expected, what):
+    if actual != expected:
+        raise Failure(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def preload_env(options="", preload=True):
+    env = dict(os.environ)
+    env.pop("THREADLEAK_OPTIONS", None)
+    if preload:
+        env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD_FIRST, LIB) if p)
+    else:
+        env.pop("LD_PRELOAD", None)
+    if options:
+        env["THREADLEAK_OPTIONS"] = options
+    return env
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn.__name__)
+    return fn
+
+
+def run(prog, *args, options="", preload=True, timeout=120):
+    cmd = [os.path.join(SCENARIOS, prog), *args]
+    p = subprocess.run(cmd, env=preload_env(options, preload), capture_output=True, text=True,
+                       timeout=timeout)
+    return p
+
+
+def report(prog, *args, options="", status=0, preload=True):
+    """Runs prog with a json report written to a file; returns (report, process)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "report.json")
+        opts = f"format=json:output={path}" + (":" + options if options else "")
+        p = run(prog, *args, options=opts, preload=preload)
+        expect_eq(p.returncode, status, f"{prog} exit status (stderr: {p.stderr.strip()})")
+        expect(os.path.exists(path), f"{prog} wrote no report; stderr: {p.stderr}")
+        with open(path) as f:
+            return json.load(f), p
+
+
+def functions(frames):
+    return [f["function"] for f in frames]
+
+
+def group_by_state(rep, state):
+    groups = [g for g in rep["groups"] if g["state"] == state]
+    expect(groups, f"no group in state {state}: {summary(rep)}")
+    return groups
+
+
+def summary(rep):
+    return [(g["count"], g["state"], g["verdict"], functions(g["created_at"])[:2]) for g in rep["groups"]]
+
+
+def source_line(name, marker):
+    with open(os.path.join(SOURCE, "tests", "scenarios", name)) as f:
+        for n, line in enumerate(f, 1):
+            if marker in line:
+                return n
+    raise Failure(f"no {marker} in {name}")
+
+
+# ---- threads alive at exit ----
+
+@test
+def thread_alive_at_exit_is_reported_with_creator():
+    rep, _ = report("alive", "3")
+    expect_eq(rep["tool"], "threadleak", "tool")
+    expect_eq(rep["trigger"], "exit", "trigger")
+    expect_eq(rep["threads_leaked"], 3, "threads_leaked")
+    expect_eq(rep["threads_total"], 4, "threads_total (3 workers and main)")
+    (g,) = rep["groups"]
+    expect_eq(g["count"], 3, "group count")
+    expect_eq(g["state"], "waiting", "state before blocking sites are recorded")
+    expect_eq(g["verdict"], "blocked", "verdict")
+    expect_eq(g["object"], "syscall:futex", "object: the kernel's system call")
+    expect_eq(functions(g["created_at"])[:2], ["spawn_blocked", "main"], "created_at")
+    expect_eq(len(g["threads"]), 3, "threads listed")
+    main_tid = rep["pid"]
+    for t in g["threads"]:
+        expect_eq(t["creator_tid"], main_tid, "creator_tid")
+        expect(t["tid"] != main_tid, "main thread reported")
+    top = g["created_at"][0]
+    expect_eq(top["line"], source_line("alive.c", "create-site"), "line of the create call")
+    expect(top["file"].endswith("alive.c"), f"file {top['file']}")
+    expect(top["module"].endswith("/alive"), f"module {top['module']}")
+    expect(re.fullmatch(r"0x[0-9a-f]+", top["address"]), f"address {top['address']}")
+
+
+@test
+def text_report_names_function_and_line():
+    p = run("alive", "2", options="format=text")
+    expect_eq(p.returncode, 0, "exit status")
+    line = source_line("alive.c", "create-site")
+    expect("threadleak: 2 leaked threads in 1 group at exit" in p.stderr, p.stderr)
+    expect("2 threads: waiting, blocked, on syscall:futex" in p.stderr, p.stderr)
+    expect(re.search(rf"#0\s+spawn_blocked\s+\S*alive\.c:{line}\s+\(alive\+0x[0-9a-f]+\)", p.stderr),
+           f"frame #0 with file:line {line}:\n{p.stderr}")
+    expect(re.search(r"#1\s+main\s+\S*alive\.c:\d+", p.stderr), p.stderr)
+    expect("threadleak" not in p.stdout, "report leaked onto stdout")
+
+
+@test
+def full_format_prints_each_thread():
+    p = run("alive", "2", options="format=full")
+    blocks = re.findall(r"^thread (\d+) \"alive\" 1 thread: waiting, blocked", p.stderr, re.M)
+    expect_eq(len(blocks), 2, f"thread blocks in\n{p.stderr}")
+    expect_eq(p.stderr.count("spawn_blocked"), 2, "a creation stack per thread")
+
+
+@test
+def folded_format_prints_a_line_per_group():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.folded")
+        p = run("lifecycle", "unjoined", options=f"format=folded:output={path}")
+        expect_eq(p.returncode, 0, "exit status")
+        with open(path) as f:
+            lines = f.read().splitlines()
+    expect_eq(len(lines), 1, "one group")
+    expect(re.fullmatch(r"exited_unjoined;.*;main;start_unjoined 1", lines[0]), lines[0])
+
+
+# ---- how threads end ----
+
+@test
+def unjoined_finished_thread_is_unjoined():
+    rep, _ = report("lifecycle", "unjoined")
+    (g,) = rep["groups"]
+    expect_eq((g["state"], g["verdict"], g["count"]), ("exited_unjoined", "unjoined", 1), "group")
+    expect_eq(functions(g["created_at"])[:2], ["start_unjoined", "main"], "created_at")
+    expect(g["blocked_ms_min"] >= 10, f"time since it finished: {g['blocked_ms_min']}")
+    expect_eq(g["threads"][0]["name"], "lifecycle", "an unnamed thread has its process's name")
+    expect_eq(rep["threads_leaked"], 1, "threads_leaked")
+
+
+@test
+def detached_threads_are_not_reported():
+    rep, _ = report("lifecycle", "detached")
+    expect_eq(rep["groups"], [], "groups")
+    expect_eq(rep["threads_leaked"], 0, "threads_leaked")
+
+
+@test
+def joined_threads_are_not_reported():
+    rep, _ = report("lifecycle", "joined")
+    expect_eq(rep["groups"], [], "groups after join, tryjoin, timedjoin and clockjoin")
+
+
+@test
+def pthread_exit_is_seen_as_an_end():
+    rep, _ = report("lifecycle", "pthread_exit")
+    (g,) = rep["groups"]
+    expect_eq((g["state"], g["count"]), ("exited_unjoined", 1), "the unjoined one only")
+    expect_eq(functions(g["created_at"])[0], "start_exiting", "created_at")
+
+
+@test
+def cancelled_and_joined_thread_is_forgotten_and_cleanups_run_in_order():
+    rep, p = report("lifecycle", "cancel")
+    expect_eq(p.stdout.strip(), "cancelled=1 cleanup order: 2 1", "program's cancellation handlers")
+    expect_eq(rep["groups"], [], "groups")
+
+
+@test
+def thread_names_are_reported():
+    rep, _ = report("lifecycle", "named")
+    names = sorted(t["name"] for g in rep["groups"] for t in g["threads"])
+    expect_eq(names, ["db-poller", "renamed"], "names from pthread_setname_np")
+
+
+@test
+def glibc_helper_thread_is_reported_untracked():
+    rep, _ = report("timer_helper")
+    untracked = [g for g in rep["groups"] if g.get("untracked")]
+    expect_eq(len(untracked), 1, f"untracked groups: {summary(rep)}")
+    g = untracked[0]
+    expect_eq((g["count"], g["state"], g["verdict"]), (1, "waiting", "blocked"), "helper group")
+    expect_eq(g["object"], "syscall:rt_sigtimedwait", "what the helper waits in")
+    expect_eq(g["created_at"], [], "no creation stack for a thread not seen created")
+    expect_eq(g["threads"][0]["creator_tid"], 0, "unknown creator")
+
+
+# ---- exit status ----
+
+@test
+def clean_program_keeps_its_status_with_exitcode():
+    rep, _ = report("lifecycle", "joined", options="exitcode=66", status=0)
+    expect_eq(rep["threads_leaked"], 0, "threads_leaked")
+    p = run("lifecycle", "joined", options="exitcode=66")
+    expect_eq((p.returncode, p.stderr), (0, ""), "a clean text run says nothing and keeps 0")
+
+
+@test
+def leaky_program_exits_with_exitcode():
+    p = run("alive", "1", "0", options="exitcode=66")
+    expect_eq(p.returncode, 66, "exit status with a leak")
+    p = run("alive", "1", "3", options="exitcode=0")
+    expect_eq(p.returncode, 3, "exitcode=0 leaves the program's status alone")
+
+
+@test
+def running_thread_does_not_change_exit_status():
+    # a detached pool that has finished leaves nothing; a thread that finishes within the grace
+    # period is not a leak either
+    p = run("lifecycle", "detached", options="exitcode=66:grace_ms=1000")
+    expect_eq(p.returncode, 0, f"status; stderr: {p.stderr}")
+
+
+# ---- options and output ----
+
+@test
+def bad_options_warn_and_keep_defaults():
+    p = run("alive", "1", options="format=xml:bogus=1:max_frames=0:exitcode=300:grace_ms=-5:nonsense")
+    warnings = [l for l in p.stderr.splitlines() if l.startswith("threadleak: THREADLEAK_OPTIONS")]
+    expect_eq(len(warnings), 6, f"one warning per bad pair:\n{p.stderr}")
+    expect(any("bad value 'xml' for format" in w for w in warnings), warnings)
+    expect(any("unknown option 'bogus'" in w for w in warnings), warnings)
+    expect(any("'nonsense' is not key=value" in w for w in warnings), warnings)
+    expect_eq(p.returncode, 0, "status unchanged: exitcode kept its default 0")
+    expect("1 thread: waiting, blocked" in p.stderr, "the report still comes, in text")
+
+
+@test
+def unwritable_output_falls_back_to_stderr():
+    p = run("alive", "1", options="output=/nonexistent-dir/report.txt")
+    expect_eq(p.returncode, 0, "status")
+    expect(re.search(r"^threadleak: cannot create /nonexistent-dir/report.txt \(No such file",
+                     p.stderr, re.M), p.stderr)
+    expect("1 thread: waiting, blocked" in p.stderr, "report on stderr instead")
+
+
+@test
+def output_file_is_new_private_and_never_truncates():
+    with tempfile.TemporaryDirectory() as d:
+        pattern = os.path.join(d, "tl.%p.%n.json")
+        p = run("alive", "1", options=f"format=json:output={pattern}")
+        (name,) = os.listdir(d)
+        expect(re.fullmatch(r"tl\.\d+\.1\.json", name), name)
+        mode = stat.S_IMODE(os.stat(os.path.join(d, name)).st_mode)
+        expect_eq(oct(mode), oct(0o600), "file mode")
+        # an existing file at the path is left alone, and so is a symbolic link's target
+        victim = os.path.join(d, "victim")
+        with open(victim, "w") as f:
+            f.write("keep me")
+        link = os.path.join(d, "link.json")
+        os.symlink(victim, link)
+        p = run("alive", "1", options=f"format=json:output={link}")
+        with open(victim) as f:
+            expect_eq(f.read(), "keep me", "symlink target untouched")
+        expect("cannot create" in p.stderr and '"tool": "threadleak"' in p.stderr,
+               f"falls back to stderr:\n{p.stderr}")
+
+
+@test
+def max_frames_limits_stacks():
+    rep, _ = report("alive", "1", options="max_frames=1")
+    expect_eq(functions(rep["groups"][0]["created_at"]), ["spawn_blocked"], "one frame kept")
+
+
+@test
+def at_exit_0_disables_the_report():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.json")
+        p = run("alive", "1", options=f"at_exit=0:format=json:output={path}:exitcode=66")
+        expect_eq(p.returncode, 0, "status")
+        expect(not os.path.exists(path), "no report written")
+        expect_eq(p.stderr, "", "nothing said")
+
+
+@test
+def grace_lets_finishing_threads_end():
+    # The unjoined thread runs to its end; with grace 0 at exit the report may still see it
+    # running, with the default it has ended: either way a running thread is never a leak.
+    rep, _ = report("lifecycle", "detached", options="grace_ms=0")
+    expect_eq(rep["threads_leaked"], 0, "threads_leaked")
+
+
+# ---- robustness ----
+
+@test
+def fork_child_holds_only_its_own_threads():
+    with tempfile.TemporaryDirectory() as d:
+        p = run("forking", options=f"format=json:output={d}/r.%p.json")
+        expect_eq(p.returncode, 0, f"status; {p.stderr}")
+        reports = []
+        for name in os.listdir(d):
+            with open(os.path.join(d, name)) as f:
+                reports.append(json.load(f))
+    expect_eq(len(reports), 2, "a report from the parent and one from the child")
+    child, parent = sorted(reports, key=lambda r: r["threads_leaked"])
+    expect_eq(parent["threads_leaked"], 3, "parent's pool")
+    expect_eq(functions(parent["groups"][0]["created_at"])[0], "parent_pool", "parent's creator")
+    expect_eq(child["threads_leaked"], 1, f"child: its own thread only: {summary(child)}")
+    expect_eq(functions(child["groups"][0]["created_at"])[0], "child_work", "child's creator")
+    expect_eq(child["threads_total"], 2, "child's threads: its main and its own worker")
+
+
+@test
+def churn_keeps_the_heap_flat():
+    p = run("churn", "20000")
+    expect_eq(p.returncode, 0, f"status; {p.stderr}")
+    growth = int(re.search(r"growth=(-?\d+)", p.stdout).group(1))
+    expect(growth < 16384, f"heap grew by {growth} bytes over 18000 create/join cycles")
+
+
+@test
+def concurrent_create_join_loses_nothing():
+    rep, _ = report("stress")
+    expect_eq(rep["threads_leaked"], 8, f"one unjoined thread per worker: {summary(rep)}")
+    (g,) = rep["groups"]
+    expect_eq((g["state"], g["count"]), ("exited_unjoined", 8), "group")
+    expect_eq(functions(g["created_at"])[:2], ["leave_one_behind", "worker"], "created_at")
+    expect_eq(len({t["tid"] for t in g["threads"]}), 8, "distinct threads")
+
+
+@test
+def wrapped_functions_keep_return_values_errno_and_masks():
+    bare = run("semantics", preload=False)
+    wrapped = run("semantics")
+    expect_eq(bare.returncode, 0, "bare run")
+    expect_eq(wrapped.stdout, bare.stdout, "output under the library")
+    lines = [" ".join(line.split()) for line in bare.stdout.splitlines()]
+    for needle in ["tryjoin running rc=EBUSY errno=kept", "join self rc=EDEADLK errno=kept",
+                   "create huge stack rc=EAGAIN errno=ENOMEM", "detach running again rc=EINVAL errno=kept",
+                   "mask inherited yes", "create rc=0 errno=kept", "setname too long rc=ERANGE errno=kept"]:
+        expect(needle in lines, f"{needle!r} in\n{bare.stdout}")
+
+
+@test
+def cxx_exceptions_and_cancellation_unwind_as_without_the_library():
+    p = run("cxx_unwind")
+    expect_eq((p.returncode, p.stdout.strip()), (0, "destructors run: 1002"), f"{p.stderr}")
+
+
+@test
+def linked_library_reports_at_exit():
+    rep, _ = report("linked", preload=False)
+    (g,) = rep["groups"]
+    expect_eq(functions(g["created_at"])[0], "linked_leak", "created_at")
+
+
+@test
+def run_command_preloads_and_keeps_status():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.json")
+        env = preload_env(preload=False)
+        env["LD_PRELOAD"] = "libm.so.6"  # an earlier preload is kept
+        env["THREADLEAK_OPTIONS"] = "format=text"
+        p = subprocess.run([CLI, "run", "-o", f"format=json:output={path}", "--",
+                            os.path.join(SCENARIOS, "alive"), "2", "7"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        expect_eq(p.returncode, 7, f"program's status; {p.stderr}")
+        with open(path) as f:
+            rep = json.load(f)
+        expect_eq(rep["threads_leaked"], 2, "report through threadleak run")
+        p = subprocess.run([CLI, "run", "-o", "at_exit=0", "--", "sh", "-c",
+                            'printf "%s|%s" "$LD_PRELOAD" "$THREADLEAK_OPTIONS"'],
+                           env=env, capture_output=True, text=True, timeout=60)
+    preload, options = p.stdout.split("|")
+    expect_eq(preload.split(":")[0], "libm.so.6", "the earlier preload stays first")
+    expect(preload.split(":")[1].endswith("/lib/libthreadleak.so"), preload)
+    expect_eq(options, "format=text:at_exit=0", "-o options follow the caller's")
+
+
+@test
+def run_command_explains_bad_usage():
+    p = subprocess.run([CLI, "run"], capture_output=True, text=True)
+    expect_eq(p.returncode, 2, "usage status")
+    expect(p.stderr.startswith("threadleak: "), p.stderr)
+    p = subprocess.run([CLI, "run", "--", "/nonexistent/program"], capture_output=True, text=True)
+    expect_eq(p.returncode, 127, "status when the program cannot be run")
+    expect("/nonexistent/program" in p.stderr, p.stderr)
+    p = subprocess.run([CLI, "--version"], capture_output=True, text=True)
+    expect_eq(p.stdout.strip(), "threadleak 0.1.0", "--version")
+
+
+def main():
+    if sys.argv[1:] == ["--list"]:
+        print(";".join(TESTS))
+        return
+    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
+        sys.exit(f"usage: {sys.argv[0]} --list | TEST_NAME")
+    try:
+        globals()[sys.argv[1]]()
+    except Failure as e:
+        print(f"FAIL {sys.argv[1]}: {e}")
+        sys.exit(1)
+    print(f"ok {sys.argv[1]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+/* The ways a thread ends, or does not: lifecycle MODE, MODE one of
+   unjoined, detached, joined, pthread_exit, cancel, named, clean. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHECK(call) do { int rc_ = (call); if (rc_) { fprintf(stderr, "%s: %s\n", #call, strerror(rc_)); exit(90); } } while (0)
+
+static atomic_int finished;
+
+static void *quick(void *arg)
+{
+    atomic_fetch_add(&finished, 1);
+    return arg;
+}
+
+static void wait_finished(int n)
+{
+    while (atomic_load(&finished) < n)
+        usleep(1000);
+    usleep(20000); /* past the return, through the thread's last lines */
+}
+
+static void start_unjoined(void)
+{
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, quick, NULL));
+}
+
+static void start_detached(void)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    CHECK(pthread_create(&t, &attr, quick, NULL));   /* detached by its attributes */
+    pthread_attr_destroy(&attr);
+    CHECK(pthread_create(&t, NULL, quick, NULL));    /* detached while it may still run */
+    CHECK(pthread_detach(t));
+    wait_finished(2);
+    CHECK(pthread_create(&t, NULL, quick, NULL));    /* detached after it has finished */
+    wait_finished(3);
+    CHECK(pthread_detach(t));
+}
+
+static void join_every_way(void)
+{
+    pthread_t t;
+    void *ret;
+    struct timespec until;
+    CHECK(pthread_create(&t, NULL, quick, (void *)1));
+    CHECK(pthread_join(t, &ret));
+    if (ret != (void *)1)
+        exit(91);
+    CHECK(pthread_create(&t, NULL, quick, NULL));
+    while (pthread_tryjoin_np(t, NULL) != 0)
+        usleep(1000);
+    CHECK(pthread_create(&t, NULL, quick, NULL));
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    CHECK(pthread_timedjoin_np(t, NULL, &until));
+    CHECK(pthread_create(&t, NULL, quick, NULL));
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 10;
+    CHECK(pthread_clockjoin_np(t, NULL, CLOCK_MONOTONIC, &until));
+}
+
+static void leave_through_pthread_exit(int depth)
+{
+    if (depth == 0)
+        pthread_exit(NULL);
+    leave_through_pthread_exit(depth - 1);
+}
+
+static void *exits_early(void *arg)
+{
+    leave_through_pthread_exit(3);
+    return arg;
+}
+
+static void start_exiting(void)
+{
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, exits_early, NULL));
+    CHECK(pthread_join(t, NULL));
+    CHECK(pthread_create(&t, NULL, exits_early, NULL)); /* this one is never joined */
+}
+
+static int order[2], ran;
+static void cleanup(void *which)
+{
+    order[ran++] = (int)(long)which;
+}
+
+static void *cancellable(void *arg)
+{
+    pthread_cleanup_push(cleanup, (void *)1);
+    pthread_cleanup_push(cleanup, (void *)2);
+    for (;;)
+        pause();
+    pthread_cleanup_pop(0);
+    pthread_cleanup_pop(0);
+    return arg;
+}
+
+static void cancel_one(void)
+{
+    pthread_t t;
+    void *ret;
+    CHECK(pthread_create(&t, NULL, cancellable, NULL));
+    usleep(20000);
+    CHECK(pthread_cancel(t));
+    CHECK(pthread_join(t, &ret));
+    printf("cancelled=%d cleanup order: %d %d\n", ret == PTHREAD_CANCELED, order[0], order[1]);
+}
+
+static void *named_poller(void *arg)
+{
+    pthread_setname_np(pthread_self(), "db-poller");
+    for (;;)
+        pause();
+    return arg;
+}
+
+static void start_named(void)
+{
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, named_poller, NULL));
+    CHECK(pthread_create(&t, NULL, named_poller, NULL));
+    usleep(20000);
+    CHECK(pthread_setname_np(t, "renamed"));
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "unjoined") == 0) {
+        start_unjoined();
+        wait_finished(1);
+    } else if (strcmp(mode, "detached") == 0) {
+        start_detached();
+    } else if (strcmp(mode, "joined") == 0) {
+        join_every_way();
+    } else if (strcmp(mode, "pthread_exit") == 0) {
+        start_exiting();
+        usleep(20000);
+    } else if (strcmp(mode, "cancel") == 0) {
+        cancel_one();
+    } else if (strcmp(mode, "named") == 0) {
+        start_named();
+    } else {
+        return 2;
+    }
+    return 0;
+}
