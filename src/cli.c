@@ -27,18 +27,18 @@ static int usage_error(const char *what)
 /* The library next to this tool: BINDIR/../lib, in the build tree as in an installed prefix. */
 static void library_path(char *path, size_t size)
 {
-    char exe[PATH_MAX];
+    char exe[PATH_MAX], dir[PATH_MAX + 8];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = 0;
-        snprintf(path, size, "%s/../lib/libthreadleak.so", dirname(exe));
-        char *resolved = realpath(path, NULL);
-        if (resolved && access(resolved, R_OK) == 0) {
-            snprintf(path, size, "%s", resolved);
-            free(resolved);
-            return;
+        snprintf(dir, sizeof dir, "%s/../lib", dirname(exe));
+        char *libdir = realpath(dir, NULL);
+        if (libdir) {
+            snprintf(path, size, "%s/libthreadleak.so", libdir);
+            free(libdir);
+            if (access(path, R_OK) == 0)
+                return;
         }
-        free(resolved);
     }
     snprintf(path, size, "libthreadleak.so.0"); /* let the dynamic linker search for it */
 }
