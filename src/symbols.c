@@ -40,14 +40,21 @@ tl_symbolizer *tl_symbolizer_new(void)
     tl_symbolizer *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->dwfl = dwfl_begin(&callbacks);
+    /* Through thread-self: once the main thread has left with pthread_exit, /proc/PID/maps of the
+       (zombie) leader reads empty while the process runs on. */
+    FILE *maps = fopen("/proc/thread-self/maps", "re");
+    s->dwfl = maps ? dwfl_begin(&callbacks) : NULL;
     if (s->dwfl) {
         dwfl_report_begin(s->dwfl);
-        if (dwfl_linux_proc_report(s->dwfl, getpid()) != 0)
+        if (dwfl_linux_proc_maps_report(s->dwfl, maps) != 0)
             tl_warn("cannot read this process's modules (%s); frames will have no names",
                     dwfl_errmsg(-1));
         dwfl_report_end(s->dwfl, NULL, NULL);
+    } else {
+        tl_warn("cannot read /proc/thread-self/maps; frames will have no names");
     }
+    if (maps)
+        fclose(maps);
     /* C++ names read better demangled; libstdc++ is there in every C++ program. */
     *(void **)&s->demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");
     return s;

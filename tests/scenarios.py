@@ -208,6 +208,25 @@ def cancelled_and_joined_thread_is_forgotten_and_cleanups_run_in_order():
 
 
 @test
+def main_leaving_through_pthread_exit_still_reports_at_exit():
+    rep, _ = report("lifecycle", "main_exits")
+    (g,) = rep["groups"]
+    expect_eq((g["state"], g["count"]), ("exited_unjoined", 1), f"groups: {summary(rep)}")
+    expect_eq(functions(g["created_at"])[0], "start_unjoined", "created_at")
+    tids = {t["tid"] for t in g["threads"]}
+    expect(rep["pid"] not in tids, "main thread reported")
+
+
+@test
+def thread_started_by_another_library_constructor_is_tracked():
+    rep, _ = report("early")
+    (g,) = rep["groups"]
+    expect_eq((g["count"], g["state"]), (1, "waiting"), f"groups: {summary(rep)}")
+    expect(not g.get("untracked"), "seen created, though before our constructor ran")
+    expect_eq(functions(g["created_at"])[0], "early_constructor", "created_at")
+
+
+@test
 def thread_names_are_reported():
     rep, _ = report("lifecycle", "named")
     names = sorted(t["name"] for g in rep["groups"] for t in g["threads"])

@@ -1,5 +1,5 @@
 /* The ways a thread ends, or does not: lifecycle MODE, MODE one of
-   unjoined, detached, joined, pthread_exit, cancel, named, clean. */
+   unjoined, detached, joined, pthread_exit, cancel, named, main_exits. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -136,6 +136,23 @@ static void start_named(void)
     CHECK(pthread_setname_np(t, "renamed"));
 }
 
+static void *finish_later(void *arg)
+{
+    usleep(50000);
+    return arg;
+}
+
+/* main leaves through pthread_exit: the process exits when its last thread ends, and the exit
+   report then runs on that thread. */
+static void main_leaves_first(void)
+{
+    pthread_t t;
+    start_unjoined();
+    wait_finished(1);
+    CHECK(pthread_create(&t, NULL, finish_later, NULL));
+    pthread_exit(NULL);
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -151,6 +168,8 @@ int main(int argc, char **argv)
         usleep(20000);
     } else if (strcmp(mode, "cancel") == 0) {
         cancel_one();
+    } else if (strcmp(mode, "main_exits") == 0) {
+        main_leaves_first();
     } else if (strcmp(mode, "named") == 0) {
         start_named();
     } else {
