@@ -444,6 +444,46 @@ def run_command_explains_bad_usage():
     expect_eq(p.stdout.strip(), "threadleak 0.1.0", "--version")
 
 
+@test
+def installed_package_works_with_find_package_and_pkg_config():
+    build = os.environ["TL_BUILD"]
+    with tempfile.TemporaryDirectory() as d:
+        prefix = os.path.join(d, "prefix")
+        subprocess.run(["cmake", "--install", build, "--prefix", prefix], check=True,
+                       capture_output=True)
+        for path in ["lib/libthreadleak.so", "bin/threadleak", "include/threadleak.h",
+                     "lib/pkgconfig/threadleak.pc", "lib/cmake/threadleak/threadleakConfig.cmake"]:
+            expect(os.path.exists(os.path.join(prefix, path)), f"installed {path}")
+        consumer = os.path.join(SOURCE, "tests", "consumer")
+        env = preload_env(preload=False)
+        env["PKG_CONFIG_PATH"] = f"{prefix}/lib/pkgconfig"
+        run_env = dict(env)
+        if PRELOAD_FIRST:  # an ASan-built library needs its runtime first, even when linked
+            run_env["LD_PRELOAD"] = PRELOAD_FIRST
+        steps = [["cmake", "-S", consumer, "-B", f"{d}/cm", f"-DCMAKE_PREFIX_PATH={prefix}",
+                  "-DCMAKE_BUILD_TYPE=Debug"],
+                 ["cmake", "--build", f"{d}/cm"]]
+        for step in steps:
+            p = subprocess.run(step, env=env, capture_output=True, text=True)
+            expect_eq(p.returncode, 0, f"{' '.join(step)}: {p.stdout}{p.stderr}")
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "threadleak"], env=env,
+                               capture_output=True, text=True, check=True).stdout.split()
+        p = subprocess.run(["cc", os.path.join(consumer, "consumer.c"), "-o", f"{d}/pc", "-g", "-pthread",
+                            *flags], env=env, capture_output=True, text=True)
+        expect_eq(p.returncode, 0, f"build with pkg-config: {p.stderr}")
+        # an installed tool finds the installed library
+        p = subprocess.run([f"{prefix}/bin/threadleak", "run", "--", "sh", "-c", 'printf %s "$LD_PRELOAD"'],
+                           env=run_env, capture_output=True, text=True)
+        expect_eq(p.stdout.split(":")[-1], f"{os.path.realpath(prefix)}/lib/libthreadleak.so",
+                  "run's preload")
+        for exe in [f"{d}/cm/consumer", f"{d}/pc"]:
+            p = subprocess.run([exe], env=run_env, capture_output=True, text=True, timeout=60)
+            expect_eq(p.returncode, 0, f"{exe} status")
+            expect("built against threadleak 0.1.0" in p.stdout, p.stdout)
+            expect(re.search(r"#\d\s+installed_leak\s+\S*consumer\.c:\d+", p.stderr),
+                   f"{exe} report:\n{p.stderr}")
+
+
 def main():
     if sys.argv[1:] == ["--list"]:
         print(";".join(TESTS))

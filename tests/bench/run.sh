@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Each workload bare and under the library, alternately, RUNS times; prints the medians and their
+# ratio. Usage: tests/bench/run.sh [BUILD_DIR] [RUNS]
+set -euo pipefail
+build=${1:-build}
+runs=${2:-7}
+lib=$(realpath "$build/lib/libthreadleak.so")
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+bench() { # name command...
+  local name=$1 bare=() wrapped=(); shift
+  for _ in $(seq "$runs"); do
+    bare+=("$("$@")")
+    wrapped+=("$(LD_PRELOAD=$lib THREADLEAK_OPTIONS=at_exit=0 "$@")")
+  done
+  local b w
+  b=$(printf '%s\n' "${bare[@]}" | median)
+  w=$(printf '%s\n' "${wrapped[@]}" | median)
+  printf '%-40s bare %9.4f s   threadleak %9.4f s   ratio %.3f\n' "$name" "$b" "$w" \
+    "$(echo "$w / $b" | bc -l)"
+}
+
+bench "pthread_create+join x100k" "$build/bin/bench-create_join" 100000
+
+# The library's heap over 1,000,000 create/join (or detach) cycles, measured inside the program.
+churn=$(LD_PRELOAD=$lib THREADLEAK_OPTIONS=at_exit=0 "$build/tests/scenarios/churn" 1000000)
+echo "churn under threadleak: $churn"
