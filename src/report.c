@@ -53,12 +53,12 @@ static int group_cmp(const void *a, const void *b)
     return row_cmp(x->rows, y->rows);
 }
 
-static void make_groups(tl_report *r)
+static bool make_groups(tl_report *r)
 {
     qsort(r->rows, r->nrows, sizeof *r->rows, row_cmp);
     r->groups = calloc(r->nrows + 1, sizeof *r->groups);
     if (!r->groups)
-        return;
+        return false;
     for (size_t i = 0; i < r->nrows; i++) {
         const tl_row *row = &r->rows[i];
         tl_group *g = &r->groups[r->ngroups];
@@ -80,6 +80,7 @@ static void make_groups(tl_report *r)
             r->threads_leaked++;
     }
     qsort(r->groups, r->ngroups, sizeof *r->groups, group_cmp);
+    return true;
 }
 
 tl_report *tl_report_collect(const char *trigger)
@@ -95,13 +96,14 @@ tl_report *tl_report_collect(const char *trigger)
     qsort(tasks, ntasks, sizeof *tasks, task_cmp);
     r->nrows = tl_registry_rows(&r->rows, ntasks);
     r->now_ns = tl_now_ns();
-    if (!r->rows) {
+    /* seen[i]: task i is a tracked thread, so not "untracked". */
+    bool *seen = calloc(ntasks + 1, sizeof *seen);
+    if (!r->rows || !seen) {
+        free(seen);
         free(tasks);
-        free(r);
+        tl_report_free(r);
         return NULL;
     }
-    /* seen[i]: task i is a tracked thread, the main thread or the caller, so not "untracked". */
-    bool *seen = calloc(ntasks + 1, sizeof *seen);
     pid_t caller = tl_gettid();
     size_t kept = 0, excluded = 0;
     /* A thread inherits its creator's name; once it is gone, the process's name is the best guess. */
@@ -111,7 +113,7 @@ tl_report *tl_report_collect(const char *trigger)
         tl_row row = r->rows[i];
         key.tid = row.tid;
         tl_task *task = row.tid ? bsearch(&key, tasks, ntasks, sizeof *tasks, task_cmp) : NULL;
-        if (task && seen)
+        if (task)
             seen[task - tasks] = true;
         if (row.tid == caller) {
             excluded++;
@@ -125,7 +127,7 @@ tl_report *tl_report_collect(const char *trigger)
     }
     for (size_t i = 0; i < ntasks; i++) {
         const tl_task *task = &tasks[i];
-        if (seen && seen[i])
+        if (seen[i])
             continue;
         if (task->tid == caller || task->tid == r->pid) {
             excluded++;
@@ -143,8 +145,10 @@ tl_report *tl_report_collect(const char *trigger)
     free(seen);
     free(tasks);
     tl_verdicts_assign(r);
-    make_groups(r);
-    r->sym = tl_symbolizer_new();
+    if (!make_groups(r) || !(r->sym = tl_symbolizer_new())) {
+        tl_report_free(r);
+        return NULL;
+    }
     return r;
 }
 
