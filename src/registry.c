@@ -10,7 +10,7 @@
 
 tl_lock tl_registry_lock;
 static tl_thread *table;
-static __thread tl_thread *self __attribute__((tls_model("initial-exec")));
+__thread tl_thread *tl_self __attribute__((tls_model("initial-exec")));
 
 /* Drops one reference; the caller holds the registry lock. */
 static void unref(tl_thread *t)
@@ -67,7 +67,7 @@ void tl_thread_abandon(tl_thread *t)
 void tl_thread_started(tl_thread *t)
 {
     atomic_store_explicit(&t->tid, tl_gettid(), memory_order_release);
-    self = t;
+    tl_self = t;
 }
 
 void tl_thread_ended(tl_thread *t)
@@ -78,7 +78,7 @@ void tl_thread_ended(tl_thread *t)
     t->exited_ns = now;
     if (t->detached && t->listed)
         unlist(t);
-    self = NULL;
+    tl_self = NULL;
     unref(t);
     tl_lock_release(&tl_registry_lock);
 }
@@ -141,6 +141,37 @@ bool tl_registry_all_exited(pid_t except)
     return all;
 }
 
+/* What a waiting thread waits on, as a report prints it; the lock is held. */
+static void wait_object(const tl_wait *w, char *buf, size_t len)
+{
+    tl_thread *target;
+    switch (w->kind) {
+    case TL_OBJ_NONE: buf[0] = 0; break;
+    case TL_OBJ_ADDR: snprintf(buf, len, "0x%lx", (unsigned long)w->object); break;
+    case TL_OBJ_FD: snprintf(buf, len, "fd %d", (int)w->object); break;
+    case TL_OBJ_THREAD:
+        HASH_FIND(hh, table, &w->object, sizeof(pthread_t), target);
+        if (target && atomic_load(&target->tid))
+            snprintf(buf, len, "tid %d", atomic_load(&target->tid));
+        else
+            snprintf(buf, len, "thread 0x%lx", (unsigned long)w->object);
+        break;
+    }
+}
+
+/* The state of a live thread that is waiting in a wrapper, with the stack of that wait. */
+static void read_wait(tl_thread *t, tl_row *r)
+{
+    tl_wait *w = &t->wait;
+    if (!tl_wait_pin(w))
+        return;
+    r->state = w->state;
+    r->since_ns = w->since_ns;
+    wait_object(w, r->object, sizeof r->object);
+    r->blocked_at = tl_wait_stack(w);
+    tl_wait_unpin(w);
+}
+
 size_t tl_registry_rows(tl_row **rows, size_t extra)
 {
     size_t n = 0;
@@ -154,6 +185,8 @@ size_t tl_registry_rows(tl_row **rows, size_t extra)
         r->created_at = t->created_at;
         r->state = t->exited ? TL_EXITED_UNJOINED : TL_RUNNING;
         r->since_ns = t->exited_ns;
+        if (!t->exited)
+            read_wait(t, r);
     }
     tl_lock_release(&tl_registry_lock);
     return n;
@@ -165,7 +198,7 @@ void tl_registry_fork_child(void)
 {
     tl_thread *t, *next;
     HASH_ITER(hh, table, t, next) {
-        if (t == self) {
+        if (t == tl_self) {
             atomic_store(&t->tid, tl_gettid());
             unlist(t);
         } else {

@@ -37,10 +37,11 @@ void tl_stack_init(void)
     dl_iterate_phdr(find_self, (void *)(uintptr_t)tl_stack_init);
     void *lib = dlopen(TL_LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (lib)
-        unw_backtrace_fn = (int (*)(void **, int))dlsym(lib, "unw_backtrace");
+        *(void **)&unw_backtrace_fn = dlsym(lib, "unw_backtrace");
     if (!unw_backtrace_fn)
         tl_warn("cannot load unw_backtrace from %s (%s); reports will have no stacks",
                 TL_LIBUNWIND_SONAME, dlerror());
+    tl_wait_init(lib);
 }
 
 static const tl_stack *intern(const uintptr_t *pc, unsigned depth)
@@ -58,19 +59,22 @@ static const tl_stack *intern(const uintptr_t *pc, unsigned depth)
     return s;
 }
 
+const tl_stack *tl_stack_intern(const uintptr_t *raw, unsigned n)
+{
+    uintptr_t pc[TL_MAX_FRAMES];
+    unsigned depth = 0;
+    /* Our own frames sit on top (the wrapper) and, in threads we started, at the bottom. */
+    for (unsigned i = 0; i < n && depth < tl_opt.max_frames; i++)
+        if (raw[i] && (raw[i] < self_lo || raw[i] >= self_hi))
+            pc[depth++] = raw[i];
+    return depth ? intern(pc, depth) : NULL;
+}
+
 const tl_stack *tl_stack_capture(void)
 {
     void *raw[TL_MAX_FRAMES + 16];
-    uintptr_t pc[TL_MAX_FRAMES];
-    unsigned depth = 0;
     if (!unw_backtrace_fn)
         return NULL;
-    /* Our own frames sit on top (the wrapper) and, in threads we started, at the bottom. */
     int n = unw_backtrace_fn(raw, (int)tl_opt.max_frames + 16);
-    for (int i = 0; i < n && depth < tl_opt.max_frames; i++) {
-        uintptr_t a = (uintptr_t)raw[i];
-        if (a && (a < self_lo || a >= self_hi))
-            pc[depth++] = a;
-    }
-    return depth ? intern(pc, depth) : NULL;
+    return tl_stack_intern((const uintptr_t *)raw, n > 0 ? (unsigned)n : 0);
 }

@@ -11,11 +11,20 @@
 #include <stdio.h>
 #include <sys/types.h>
 #include <uthash.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h> /* types only: the library is opened at run time (stack.c) */
 
 #define TL_API __attribute__((visibility("default")))
 #define TL_LIKELY(x) __builtin_expect(!!(x), 1)
 #define TL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define TL_MAX_FRAMES 128
+
+/* The states of the contract, in its order. */
+typedef enum {
+    TL_RUNNING, TL_COND_WAIT, TL_MUTEX_LOCK, TL_RWLOCK_READ, TL_RWLOCK_WRITE, TL_SEM_WAIT,
+    TL_BARRIER_WAIT, TL_JOIN, TL_SLEEP, TL_PIPE_READ, TL_PIPE_WRITE, TL_MQ_RECEIVE, TL_MQ_SEND,
+    TL_SOCKET_READ, TL_SOCKET_WRITE, TL_ACCEPT, TL_POLL, TL_WAITING, TL_EXITED_UNJOINED,
+} tl_state;
 
 /* ---- lock.c: a futex lock that never enters our own wrappers and resets cleanly after fork ---- */
 typedef struct tl_lock { atomic_int state; } tl_lock; /* 0 free, 1 held, 2 held with waiters */
@@ -81,7 +90,27 @@ void tl_stack_init(void);
 /* The calling thread's stack without our frames, interned: equal stacks are one pointer.
    NULL when nothing could be unwound. */
 const tl_stack *tl_stack_capture(void);
+/* Interns raw return addresses, innermost first, less our own frames and cut to max_frames. */
+const tl_stack *tl_stack_intern(const uintptr_t *raw, unsigned n);
 extern tl_lock tl_stack_lock;
+
+/* ---- wait.c: where a thread waits, recorded at almost no cost (see wait.c) ---- */
+enum { TL_WAIT_IDLE, TL_WAIT_WRITING, TL_WAIT_BLOCKED, TL_WAIT_PINNED };
+typedef enum { TL_OBJ_NONE, TL_OBJ_ADDR, TL_OBJ_FD, TL_OBJ_THREAD } tl_object_kind;
+typedef struct tl_wait {
+    atomic_int phase;
+    tl_state state;
+    tl_object_kind kind;
+    uintptr_t object;
+    uint64_t since_ns;
+    unw_context_t ctx;        /* the wrapper's registers, to unwind from */
+} tl_wait;
+extern int (*tl_getcontext)(unw_context_t *);
+void tl_wait_init(void *libunwind);
+void tl_wait_end_slow(tl_wait *w);
+bool tl_wait_pin(tl_wait *w);       /* a report: true when w is blocked, and now held still */
+void tl_wait_unpin(tl_wait *w);
+const tl_stack *tl_wait_stack(tl_wait *w); /* of a pinned wait */
 
 /* ---- symbols.c: names, files and lines, only when a report is written ---- */
 typedef struct tl_frame {
@@ -98,11 +127,6 @@ const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address, unsigne
 void tl_symbolizer_free(tl_symbolizer *s);
 
 /* ---- verdict.c: states and verdicts ---- */
-typedef enum {
-    TL_RUNNING, TL_COND_WAIT, TL_MUTEX_LOCK, TL_RWLOCK_READ, TL_RWLOCK_WRITE, TL_SEM_WAIT,
-    TL_BARRIER_WAIT, TL_JOIN, TL_SLEEP, TL_PIPE_READ, TL_PIPE_WRITE, TL_MQ_RECEIVE, TL_MQ_SEND,
-    TL_SOCKET_READ, TL_SOCKET_WRITE, TL_ACCEPT, TL_POLL, TL_WAITING, TL_EXITED_UNJOINED,
-} tl_state;
 typedef enum { TL_DEADLOCK, TL_ORPHANED, TL_BLOCKED, TL_UNJOINED, TL_VERDICT_RUNNING } tl_verdict;
 const char *tl_state_name(tl_state s);
 const char *tl_verdict_name(tl_verdict v);
@@ -131,6 +155,7 @@ typedef struct tl_thread {
     void *(*start)(void *);
     void *arg;
     uint64_t exited_ns;
+    tl_wait wait;             /* written by the thread itself, read by reports */
     char name[16];
     int refs;                 /* creator, the thread itself, the table; under the registry lock */
     bool detached, exited, listed;
@@ -148,6 +173,38 @@ void tl_thread_set_name(pthread_t handle, const char *name);
 bool tl_registry_all_exited(pid_t except);
 size_t tl_registry_rows(tl_row **rows, size_t extra);
 void tl_registry_fork_child(void); /* with the lock held */
+extern __thread tl_thread *tl_self __attribute__((tls_model("initial-exec")));
+
+/* Inlined into each wrapper, so that the registers saved are those of the wrapper's frame, which
+   stays put while the thread waits. NULL when nothing is recorded: a thread we did not create, a
+   wait inside a wait (a signal handler's), or no unwinder. */
+static inline __attribute__((always_inline)) tl_wait *tl_wait_begin(tl_state state,
+                                                                  tl_object_kind kind,
+                                                                  uintptr_t object)
+{
+    tl_thread *t = tl_self;
+    int idle = TL_WAIT_IDLE;
+    if (!t || !tl_getcontext ||
+        !atomic_compare_exchange_strong_explicit(&t->wait.phase, &idle, TL_WAIT_WRITING,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return NULL;
+    tl_wait *w = &t->wait;
+    w->state = state;
+    w->kind = kind;
+    w->object = object;
+    w->since_ns = tl_now_ns();
+    tl_getcontext(&w->ctx);
+    atomic_store_explicit(&w->phase, TL_WAIT_BLOCKED, memory_order_release);
+    return w;
+}
+
+static inline void tl_wait_end(tl_wait *w)
+{
+    int blocked = TL_WAIT_BLOCKED;
+    if (w && !atomic_compare_exchange_strong_explicit(&w->phase, &blocked, TL_WAIT_IDLE,
+                                                      memory_order_release, memory_order_relaxed))
+        tl_wait_end_slow(w);
+}
 extern tl_lock tl_registry_lock;
 
 /* ---- proc.c: what the kernel says of our threads ---- */

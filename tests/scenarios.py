@@ -117,9 +117,14 @@ def thread_alive_at_exit_is_reported_with_creator():
     expect_eq(rep["threads_total"], 4, "threads_total (3 workers and main)")
     (g,) = rep["groups"]
     expect_eq(g["count"], 3, "group count")
-    expect_eq(g["state"], "waiting", "state before blocking sites are recorded")
+    expect_eq(g["state"], "cond_wait", "state")
     expect_eq(g["verdict"], "blocked", "verdict")
-    expect_eq(g["object"], "syscall:futex", "object: the kernel's system call")
+    expect(re.fullmatch(r"0x[0-9a-f]+", g["object"]), f"object: the condition variable: {g['object']}")
+    expect(20 <= g["blocked_ms_min"] <= g["blocked_ms_max"] < 60000,
+           f"blocked for {g['blocked_ms_min']}..{g['blocked_ms_max']} ms")
+    blocked = user_frames(g["blocked_at"])
+    expect_eq(blocked[0]["function"], "wait_forever", "blocked_at")
+    expect_eq(blocked[0]["line"], source_line("alive.c", "wait-site"), "line of the wait")
     expect_eq(functions(g["created_at"])[:2], ["spawn_blocked", "main"], "created_at")
     expect_eq(len(g["threads"]), 3, "threads listed")
     main_tid = rep["pid"]
@@ -139,7 +144,11 @@ def text_report_names_function_and_line():
     expect_eq(p.returncode, 0, "exit status")
     line = source_line("alive.c", "create-site")
     expect("threadleak: 2 leaked threads in 1 group at exit" in p.stderr, p.stderr)
-    expect("2 threads: waiting, blocked, on syscall:futex" in p.stderr, p.stderr)
+    expect(re.search(r"^2 threads: cond_wait, blocked, for \d+ ms, on 0x[0-9a-f]+$", p.stderr, re.M),
+           p.stderr)
+    wait_line = source_line("alive.c", "wait-site")
+    expect(re.search(rf"blocked at:\n\s+#\d\s+wait_forever\s+\S*alive\.c:{wait_line}", p.stderr),
+           p.stderr)
     expect(re.search(rf"#\d\s+spawn_blocked\s+\S*alive\.c:{line}\s+\(alive\+0x[0-9a-f]+\)", p.stderr),
            f"the create frame with file:line {line}:\n{p.stderr}")
     expect(re.search(r"#\d\s+main\s+\S*alive\.c:\d+", p.stderr), p.stderr)
@@ -149,7 +158,7 @@ def text_report_names_function_and_line():
 @test
 def full_format_prints_each_thread():
     p = run("alive", "2", options="format=full")
-    blocks = re.findall(r"^thread (\d+) \"alive\" 1 thread: waiting, blocked", p.stderr, re.M)
+    blocks = re.findall(r"^thread (\d+) \"alive\" 1 thread: cond_wait, blocked", p.stderr, re.M)
     expect_eq(len(blocks), 2, f"thread blocks in\n{p.stderr}")
     expect_eq(p.stderr.count("spawn_blocked"), 2, "a creation stack per thread")
 
@@ -282,7 +291,7 @@ def bad_options_warn_and_keep_defaults():
     expect(any("unknown option 'bogus'" in w for w in warnings), warnings)
     expect(any("'nonsense' is not key=value" in w for w in warnings), warnings)
     expect_eq(p.returncode, 0, "status unchanged: exitcode kept its default 0")
-    expect("1 thread: waiting, blocked" in p.stderr, "the report still comes, in text")
+    expect("1 thread: cond_wait, blocked" in p.stderr, "the report still comes, in text")
 
 
 @test
@@ -291,7 +300,7 @@ def unwritable_output_falls_back_to_stderr():
     expect_eq(p.returncode, 0, "status")
     expect(re.search(r"^threadleak: cannot create /nonexistent-dir/report.txt \(No such file",
                      p.stderr, re.M), p.stderr)
-    expect("1 thread: waiting, blocked" in p.stderr, "report on stderr instead")
+    expect("1 thread: cond_wait, blocked" in p.stderr, "report on stderr instead")
 
 
 @test

@@ -11,7 +11,7 @@ static void *wait_forever(void *arg)
 {
     pthread_mutex_lock(&lock);
     for (;;)
-        pthread_cond_wait(&never, &lock);
+        pthread_cond_wait(&never, &lock); /* wait-site */
     return arg;
 }
 

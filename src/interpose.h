@@ -1,0 +1,88 @@
+/* Shared by the interpose_*.c files, the only ones that hold real functions and define wrappers.
+
+   Every wrapper keeps the program's semantics: it returns what the real function returned, leaves
+   errno as the real function left it, keeps its cancellation point, and goes straight to the real
+   function when the library itself is the caller (tl_guard). */
+#ifndef TL_INTERPOSE_H
+#define TL_INTERPOSE_H
+
+#include "tl.h"
+
+#include <semaphore.h>
+#include <time.h>
+
+typedef int (*tl_main_fn)(int, char **, char **);
+
+typedef struct tl_real {
+    int (*libc_start_main)(tl_main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void),
+                           void *);
+    /* threads */
+    int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+    int (*join)(pthread_t, void **);
+    int (*tryjoin)(pthread_t, void **);
+    int (*timedjoin)(pthread_t, void **, const struct timespec *);
+    int (*clockjoin)(pthread_t, void **, clockid_t, const struct timespec *);
+    int (*detach)(pthread_t);
+    int (*setname)(pthread_t, const char *);
+    /* synchronisation */
+    int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+    int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+    int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *);
+    int (*mutex_lock)(pthread_mutex_t *);
+    int (*mutex_trylock)(pthread_mutex_t *);
+    int (*mutex_timedlock)(pthread_mutex_t *, const struct timespec *);
+    int (*mutex_clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
+    int (*rwlock_rdlock)(pthread_rwlock_t *);
+    int (*rwlock_tryrdlock)(pthread_rwlock_t *);
+    int (*rwlock_timedrdlock)(pthread_rwlock_t *, const struct timespec *);
+    int (*rwlock_clockrdlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+    int (*rwlock_wrlock)(pthread_rwlock_t *);
+    int (*rwlock_trywrlock)(pthread_rwlock_t *);
+    int (*rwlock_timedwrlock)(pthread_rwlock_t *, const struct timespec *);
+    int (*rwlock_clockwrlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+    int (*sem_wait)(sem_t *);
+    int (*sem_timedwait)(sem_t *, const struct timespec *);
+    int (*sem_clockwait)(sem_t *, clockid_t, const struct timespec *);
+    int (*barrier_wait)(pthread_barrier_t *);
+    /* sleeping */
+    int (*nanosleep)(const struct timespec *, struct timespec *);
+    int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
+    unsigned (*sleep)(unsigned);
+    int (*usleep)(useconds_t);
+} tl_real;
+extern tl_real real;
+
+/* At the top of every wrapper: the library's own calls go straight through. */
+#define TL_ENTER(call)                                                                            \
+    do {                                                                                          \
+        if (TL_UNLIKELY(tl_guard))                                                                \
+            return call;                                                                          \
+        tl_ensure_init();                                                                         \
+    } while (0)
+
+void tl_wait_cancelled(void *w);
+
+/* The real call, recorded as a wait. A cancellation point is cancelled from inside the real call
+   and never returns to the wrapper: the cleanup handler drops the record then, before the
+   program's own cleanup handlers run. */
+#define TL_WAIT(state, kind, object, call)                                                        \
+    ({                                                                                            \
+        tl_wait *w_ = tl_wait_begin(state, kind, (uintptr_t)(object));                            \
+        __typeof__(call) rc_;                                                                     \
+        pthread_cleanup_push(tl_wait_cancelled, w_);                                              \
+        rc_ = (call);                                                                             \
+        pthread_cleanup_pop(0);                                                                   \
+        tl_wait_end(w_);                                                                          \
+        rc_;                                                                                      \
+    })
+
+/* The same for calls that are not cancellation points. */
+#define TL_WAIT_UNCANCELLABLE(state, kind, object, call)                                          \
+    ({                                                                                            \
+        tl_wait *w_ = tl_wait_begin(state, kind, (uintptr_t)(object));                            \
+        __typeof__(call) rc_ = (call);                                                            \
+        tl_wait_end(w_);                                                                          \
+        rc_;                                                                                      \
+    })
+
+#endif

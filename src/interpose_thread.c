@@ -1,0 +1,138 @@
+/* Wrappers of the thread lifecycle: creation, the join family, detach, names. */
+#include "interpose.h"
+
+#include <errno.h>
+
+/* ---- thread creation and end ---- */
+
+static void thread_end(void *t)
+{
+    tl_thread_ended(t);
+}
+
+/* Runs first in every thread we create. The cleanup handler sees the thread end whichever way it
+   ends: return, pthread_exit, or cancellation (both unwind through it). */
+static void *thread_trampoline(void *arg)
+{
+    tl_thread *t = arg;
+    void *(*start)(void *) = t->start;
+    void *start_arg = t->arg, *ret;
+    tl_thread_started(t);
+    pthread_cleanup_push(thread_end, t);
+    ret = start(start_arg);
+    pthread_cleanup_pop(1);
+    return ret;
+}
+
+TL_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+                          void *arg)
+{
+    TL_ENTER(real.create(thread, attr, start, arg));
+    int saved = errno, detach = PTHREAD_CREATE_JOINABLE;
+    if (attr)
+        pthread_attr_getdetachstate(attr, &detach);
+    tl_guard++;
+    tl_thread *t = tl_thread_new(start, arg, detach == PTHREAD_CREATE_DETACHED);
+    tl_guard--;
+    errno = saved;
+    if (!t) /* out of memory: the thread still starts, untracked */
+        return real.create(thread, attr, start, arg);
+    int rc = real.create(thread, attr, thread_trampoline, t);
+    saved = errno;
+    if (rc == 0)
+        tl_thread_publish(t, *thread);
+    else
+        tl_thread_abandon(t);
+    errno = saved;
+    return rc;
+}
+
+/* ---- join and detach ---- */
+
+typedef enum { JOIN, TRYJOIN, TIMEDJOIN, CLOCKJOIN } join_kind;
+typedef struct join_call {
+    join_kind kind;
+    void **ret;
+    clockid_t clock;
+    const struct timespec *abstime;
+} join_call;
+
+static void release_on_cancel(void *t)
+{
+    if (t)
+        tl_thread_release(t);
+}
+
+static int call_join(pthread_t th, const join_call *c)
+{
+    switch (c->kind) {
+    case JOIN: return real.join(th, c->ret);
+    case TRYJOIN: return real.tryjoin(th, c->ret);
+    case TIMEDJOIN: return real.timedjoin(th, c->ret, c->abstime);
+    case CLOCKJOIN: return real.clockjoin(th, c->ret, c->clock, c->abstime);
+    }
+    return EINVAL;
+}
+
+/* The record is held across the real join: the moment the join returns, glibc may hand the same
+   pthread_t to a new thread, so the record cannot be looked up again afterwards. */
+static int join(pthread_t th, const join_call *c)
+{
+    TL_ENTER(call_join(th, c));
+    tl_thread *t = tl_thread_hold(th);
+    int rc;
+    pthread_cleanup_push(release_on_cancel, t);
+    rc = TL_WAIT(TL_JOIN, TL_OBJ_THREAD, th, call_join(th, c));
+    pthread_cleanup_pop(0);
+    int saved = errno;
+    if (t && rc == 0)
+        tl_thread_joined(t);
+    else if (t)
+        tl_thread_release(t);
+    errno = saved;
+    return rc;
+}
+
+TL_API int pthread_join(pthread_t th, void **ret)
+{
+    return join(th, &(join_call){.kind = JOIN, .ret = ret});
+}
+
+TL_API int pthread_tryjoin_np(pthread_t th, void **ret)
+{
+    return join(th, &(join_call){.kind = TRYJOIN, .ret = ret});
+}
+
+TL_API int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *abstime)
+{
+    return join(th, &(join_call){.kind = TIMEDJOIN, .ret = ret, .abstime = abstime});
+}
+
+TL_API int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clock,
+                                const struct timespec *abstime)
+{
+    return join(th, &(join_call){.kind = CLOCKJOIN, .ret = ret, .clock = clock, .abstime = abstime});
+}
+
+TL_API int pthread_detach(pthread_t th)
+{
+    TL_ENTER(real.detach(th));
+    tl_thread *t = tl_thread_hold(th);
+    int rc = real.detach(th), saved = errno;
+    if (t && rc == 0)
+        tl_thread_detached(t);
+    else if (t)
+        tl_thread_release(t);
+    errno = saved;
+    return rc;
+}
+
+TL_API int pthread_setname_np(pthread_t th, const char *name)
+{
+    TL_ENTER(real.setname(th, name));
+    int rc = real.setname(th, name), saved = errno;
+    if (rc == 0)
+        tl_thread_set_name(th, name);
+    errno = saved;
+    return rc;
+}
