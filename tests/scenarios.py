@@ -147,7 +147,8 @@ def text_report_names_function_and_line():
     expect(re.search(r"^2 threads: cond_wait, blocked, for \d+ ms, on 0x[0-9a-f]+$", p.stderr, re.M),
            p.stderr)
     wait_line = source_line("alive.c", "wait-site")
-    expect(re.search(rf"blocked at:\n\s+#\d\s+wait_forever\s+\S*alive\.c:{wait_line}", p.stderr),
+    expect(re.search(rf"blocked at:\n(\s+#\d\s+{INTERCEPTOR}\s.*\n)?\s+#\d\s+wait_forever\s+\S*alive\.c:{wait_line}",
+                     p.stderr),
            p.stderr)
     expect(re.search(rf"#\d\s+spawn_blocked\s+\S*alive\.c:{line}\s+\(alive\+0x[0-9a-f]+\)", p.stderr),
            f"the create frame with file:line {line}:\n{p.stderr}")
@@ -173,6 +174,77 @@ def folded_format_prints_a_line_per_group():
             lines = f.read().splitlines()
     expect_eq(len(lines), 1, "one group")
     expect(re.fullmatch(rf"exited_unjoined;.*;main;start_unjoined(;{INTERCEPTOR})? 1", lines[0]), lines[0])
+
+
+# ---- where threads wait ----
+
+# mode of waits.c: (state, what the object looks like)
+WAITS = {
+    "cond_wait": ("cond_wait", "address"), "cond_timedwait": ("cond_wait", "address"),
+    "mutex_lock": ("mutex_lock", "address"), "mutex_timedlock": ("mutex_lock", "address"),
+    "rwlock_read": ("rwlock_read", "address"), "rwlock_write": ("rwlock_write", "address"),
+    "sem_wait": ("sem_wait", "address"), "sem_clockwait": ("sem_wait", "address"),
+    "barrier_wait": ("barrier_wait", "address"), "join": ("join", "thread"),
+    "nanosleep": ("sleep", "none"), "sleep": ("sleep", "none"), "usleep": ("sleep", "none"),
+    "clock_nanosleep": ("sleep", "none"),
+}
+
+
+def check_wait(mode, state, kind):
+    rep, _ = report("waits", mode)
+    (g,) = group_by_state(rep, state)
+    expect_eq((g["count"], g["verdict"]), (1, "blocked"), "group")
+    expect_eq(functions(g["blocked_at"])[0], f"block_in_{mode}", "blocked_at")
+    expect_eq(functions(g["created_at"])[:2], ["start", "main"], "created_at")
+    expect(20 <= g["blocked_ms_min"] < 60000, f"blocked for {g['blocked_ms_min']} ms")
+    if kind == "address":
+        expect(re.fullmatch(r"0x[0-9a-f]+", g["object"]), f"object {g['object']!r}")
+    elif kind == "none":
+        expect_eq(g["object"], "", "object")
+    else:
+        (target,) = [t for other in rep["groups"] if other is not g for t in other["threads"]]
+        expect_eq(g["object"], f"tid {target['tid']}", "object: the joined thread")
+
+
+for _mode, (_state, _kind) in WAITS.items():
+    def _check(mode=_mode, state=_state, kind=_kind):
+        check_wait(mode, state, kind)
+    _check.__name__ = f"thread_blocked_in_{_mode}_is_reported_there"
+    globals()[_check.__name__] = test(_check)
+
+
+@test
+def cancellation_inside_a_wait_leaves_no_stale_state():
+    rep, _ = report("waits", "cancel_then_pause")
+    (g,) = rep["groups"]
+    expect_eq((g["state"], g["object"]), ("waiting", "syscall:pause"),
+              "the cleanup handler's pause, not the cancelled sem_wait")
+    expect_eq(g["blocked_at"], [], "no stack of a finished wait")
+
+
+@test
+def timed_out_waits_leave_no_stale_state():
+    rep, _ = report("waits", "timeout_then_pause")
+    (g,) = rep["groups"]
+    expect_eq((g["state"], g["object"]), ("waiting", "syscall:pause"), "state after two timeouts")
+
+
+@test
+def blocked_at_is_the_latest_wait_after_thousands():
+    rep, _ = report("waits", "many_then_block")
+    (g,) = group_by_state(rep, "cond_wait")
+    top = user_frames(g["blocked_at"])[0]
+    expect_eq((top["function"], top["line"]),
+              ("many_waits_then_block", source_line("waits.c", "final-site")), "blocked_at")
+
+
+@test
+def signals_interrupt_waits_with_eintr_as_without_the_library():
+    bare = run("waits", "eintr", preload=False)
+    wrapped = run("waits", "eintr")
+    expected = "sem_wait rc=-1 errno=EINTR\nnanosleep rc=-1 errno=EINTR remaining=most\n"
+    expect_eq(bare.stdout, expected, "bare")
+    expect_eq(wrapped.stdout, expected, "under the library")
 
 
 # ---- how threads end ----
