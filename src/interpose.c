@@ -46,7 +46,6 @@ void tl_interpose_bind(void)
     BIND_COND(cond_timedwait, "pthread_cond_timedwait");
     BIND(cond_clockwait, "pthread_cond_clockwait");
     BIND(mutex_lock, "pthread_mutex_lock");
-    BIND(mutex_trylock, "pthread_mutex_trylock");
     BIND(mutex_timedlock, "pthread_mutex_timedlock");
     BIND(mutex_clocklock, "pthread_mutex_clocklock");
     BIND(rwlock_rdlock, "pthread_rwlock_rdlock");

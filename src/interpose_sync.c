@@ -1,7 +1,10 @@
-/* Wrappers of the waits on synchronisation objects and of sleeps. Locks are tried first: an
-   uncontended lock costs one extra call and records nothing; only a lock that makes the thread wait
-   is recorded. The try and the lock agree on every outcome that matters (a recursive mutex held by
-   the caller, an error-checking one, a robust one whose owner died). */
+/* Wrappers of the waits on synchronisation objects and of sleeps. Only a lock that makes the thread
+   wait is recorded: a mutex whose lock word (glibc's __data.__lock, part of the ABI its static
+   initialisers fix) reads free goes straight to the real lock, so that an uncontended lock costs one
+   load. A mutex taken in the instant between the look and the lock waits unrecorded; one that is
+   held is recorded even when the caller owns it (a recursive relock), which costs only the record.
+   rwlocks keep their state in several words, so they are tried first; the try and the lock agree
+   on every outcome that matters (a lock held for writing by the caller, say). */
 #include "interpose.h"
 
 #include <errno.h>
@@ -43,19 +46,26 @@ TL_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid
         return TL_WAIT_UNCANCELLABLE(state, TL_OBJ_ADDR, object, call);                           \
     } while (0)
 
+static inline bool mutex_held(pthread_mutex_t *m)
+{
+    return atomic_load_explicit((atomic_int *)&m->__data.__lock, memory_order_relaxed) != 0;
+}
+
+#define LOCK_MUTEX(m, call)                                                                           do {                                                                                                  TL_ENTER(call);                                                                                   if (TL_LIKELY(!mutex_held(m)))                                                                        return call;                                                                                  return TL_WAIT_UNCANCELLABLE(TL_MUTEX_LOCK, TL_OBJ_ADDR, m, call);                            } while (0)
+
 TL_API int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    TRY_THEN_WAIT(TL_MUTEX_LOCK, m, real.mutex_trylock(m), real.mutex_lock(m));
+    LOCK_MUTEX(m, real.mutex_lock(m));
 }
 
 TL_API int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 {
-    TRY_THEN_WAIT(TL_MUTEX_LOCK, m, real.mutex_trylock(m), real.mutex_timedlock(m, t));
+    LOCK_MUTEX(m, real.mutex_timedlock(m, t));
 }
 
 TL_API int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *t)
 {
-    TRY_THEN_WAIT(TL_MUTEX_LOCK, m, real.mutex_trylock(m), real.mutex_clocklock(m, clock, t));
+    LOCK_MUTEX(m, real.mutex_clocklock(m, clock, t));
 }
 
 TL_API int pthread_rwlock_rdlock(pthread_rwlock_t *l)

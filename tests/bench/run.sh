@@ -21,8 +21,11 @@ bench() { # name command...
     "$(echo "$w / $b" | bc -l)"
 }
 
+bench "uncontended mutex lock/unlock x100M" "$build/bin/bench-mutex" 100000000
+bench "cond ping-pong, 2 threads x200k" "$build/bin/bench-cond_pingpong" 200000
 bench "pthread_create+join x100k" "$build/bin/bench-create_join" 100000
 
+[ "${TL_BENCH_CHURN:-1}" = 1 ] || exit 0
 # The library's heap over 1,000,000 create/join (or detach) cycles, measured inside the program.
 churn=$(LD_PRELOAD=$lib THREADLEAK_OPTIONS=at_exit=0 "$build/tests/scenarios/churn" 1000000)
 echo "churn under threadleak: $churn"
