@@ -86,5 +86,16 @@ void tl_format_json(FILE *out, tl_report *r)
         group(out, r, &r->groups[i]);
     }
     fputs(r->ngroups ? "\n  ],\n" : "],\n", out);
-    fputs("  \"resources\": []\n}\n", out);
+    fputs("  \"resources\": [", out);
+    for (size_t i = 0; i < r->nresources; i++) {
+        const tl_resource_group *g = &r->resources[i];
+        fprintf(out, "%s\n    {\"kind\": \"%s\", \"count\": %zu, ", i ? "," : "",
+                tl_resource_kind_name(g->kind), g->count);
+        if (g->kind == TL_RES_TIMER && r->timer_helper)
+            fprintf(out, "\"helper_tid\": %d, ", (int)r->timer_helper);
+        fputs("\"created_at\": ", out);
+        frames(out, r, g->created_at);
+        fputc('}', out);
+    }
+    fputs(r->nresources ? "\n  ]\n}\n" : "]\n}\n", out);
 }

@@ -102,6 +102,19 @@ static void group_block(FILE *out, tl_report *r, const tl_group *g)
     fputc('\n', out);
 }
 
+static void resource_block(FILE *out, tl_report *r, const tl_resource_group *g)
+{
+    static const char *const never[] = {[TL_RES_TIMER] = "deleted", [TL_RES_PIPE] = "closed",
+                                        [TL_RES_MQUEUE] = "closed"};
+    fprintf(out, "%zu %s%s never %s", g->count, tl_resource_kind_name(g->kind),
+            g->count == 1 ? "" : "s", never[g->kind]);
+    if (g->kind == TL_RES_TIMER && r->timer_helper)
+        fprintf(out, " (glibc's timer thread, tid %d, serves them)", (int)r->timer_helper);
+    fputs("\n  created at:\n", out);
+    frames(out, r, g->created_at);
+    fputc('\n', out);
+}
+
 static void thread_block(FILE *out, tl_report *r, const tl_row *row)
 {
     fprintf(out, "thread %d \"%s\" ", (int)row->tid, row->name);
@@ -127,4 +140,6 @@ void tl_format_text(FILE *out, tl_report *r, bool per_thread)
             for (size_t j = 0; j < g->count; j++)
                 thread_block(out, r, &g->rows[j]);
     }
+    for (size_t i = 0; i < r->nresources; i++)
+        resource_block(out, r, &r->resources[i]);
 }

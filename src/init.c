@@ -54,23 +54,26 @@ void tl_warn(const char *fmt, ...)
 static void fork_prepare(void)
 {
     tl_lock_acquire(&tl_registry_lock);
+    tl_lock_acquire(&tl_resource_lock);
     tl_lock_acquire(&tl_stack_lock);
 }
 
 static void fork_parent(void)
 {
     tl_lock_release(&tl_stack_lock);
+    tl_lock_release(&tl_resource_lock);
     tl_lock_release(&tl_registry_lock);
 }
 
 static void fork_child(void)
 {
     cached_tid = 0;
-    atomic_store(&tl_stack_lock.state, 0);
-    atomic_store(&tl_registry_lock.state, 0);
-    tl_lock_acquire(&tl_registry_lock);
     tl_registry_fork_child();
-    tl_lock_release(&tl_registry_lock);
+    tl_resource_fork_child();
+    tl_timer_helper_fork_child();
+    atomic_store(&tl_stack_lock.state, 0);
+    atomic_store(&tl_resource_lock.state, 0);
+    atomic_store(&tl_registry_lock.state, 0);
 }
 
 static void init_once(void)
@@ -122,8 +125,10 @@ static void report_at_exit(void)
     if (r) {
         leaked = r->threads_leaked;
         /* A clean exit prints nothing for people, as the sanitizers do; the machine formats are
-           always written so that a script can tell "clean" from "not run". */
-        bool quiet = !leaked && (tl_opt.format == TL_FMT_TEXT || tl_opt.format == TL_FMT_FULL);
+           always written so that a script can tell "clean" from "not run". Leaked resources are
+           reported, but only threads change the exit status. */
+        bool quiet = !leaked && !r->nresources &&
+                     (tl_opt.format == TL_FMT_TEXT || tl_opt.format == TL_FMT_FULL);
         size_t len;
         char *buf = quiet ? NULL : tl_report_render(r, tl_opt.format, &len);
         if (buf)

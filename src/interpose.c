@@ -15,7 +15,7 @@ static void *lookup(void *handle, const char *name, const char *version)
    definition after us is the real one, or another interposer's that chains on; when libc itself
    was preloaded ahead of us there is none after us, and libc's own is taken. Without the real
    function the program cannot run at all, so a miss is the one fatal error. */
-static void bind(void **slot, const char *name, const char *version)
+static void bind_real(void **slot, const char *name, const char *version)
 {
     *slot = lookup(RTLD_NEXT, name, version);
     if (!*slot) {
@@ -28,9 +28,9 @@ static void bind(void **slot, const char *name, const char *version)
         abort();
     }
 }
-#define BIND(field, name) bind((void **)&real.field, name, NULL)
+#define BIND(field, name) bind_real((void **)&real.field, name, NULL)
 /* pthread_cond_* exist twice on x86_64: GLIBC_2.2.5 (the old ABI) and GLIBC_2.3.2. */
-#define BIND_COND(field, name) bind((void **)&real.field, name, "GLIBC_2.3.2")
+#define BIND_COND(field, name) bind_real((void **)&real.field, name, "GLIBC_2.3.2")
 
 void tl_interpose_bind(void)
 {
@@ -64,6 +64,41 @@ void tl_interpose_bind(void)
     BIND(clock_nanosleep, "clock_nanosleep");
     BIND(sleep, "sleep");
     BIND(usleep, "usleep");
+    BIND(read, "read");
+    BIND(readv, "readv");
+    BIND(write, "write");
+    BIND(writev, "writev");
+    BIND(recv, "recv");
+    BIND(recvfrom, "recvfrom");
+    BIND(recvmsg, "recvmsg");
+    BIND(send, "send");
+    BIND(sendto, "sendto");
+    BIND(sendmsg, "sendmsg");
+    BIND(accept, "accept");
+    BIND(accept4, "accept4");
+    BIND(connect, "connect");
+    BIND(poll, "poll");
+    BIND(ppoll, "ppoll");
+    BIND(select, "select");
+    BIND(pselect, "pselect");
+    BIND(epoll_wait, "epoll_wait");
+    BIND(epoll_pwait, "epoll_pwait");
+    BIND(pipe, "pipe");
+    BIND(pipe2, "pipe2");
+    BIND(close, "close");
+    BIND(dup2, "dup2");
+    BIND(dup3, "dup3");
+    BIND(fcntl, "fcntl");
+    BIND(fcntl64, "fcntl64");
+    BIND(mq_open, "mq_open");
+    BIND(mq_close, "mq_close");
+    BIND(mq_send, "mq_send");
+    BIND(mq_timedsend, "mq_timedsend");
+    BIND(mq_receive, "mq_receive");
+    BIND(mq_timedreceive, "mq_timedreceive");
+    /* timer_* exist in two ABIs: GLIBC_2.2.5 (int ids) and GLIBC_2.3.3/2.34 (one ABI). */
+    bind_real((void **)&real.timer_create, "timer_create", "GLIBC_2.34");
+    bind_real((void **)&real.timer_delete, "timer_delete", "GLIBC_2.34");
 }
 
 /* ---- program start ---- */

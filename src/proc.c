@@ -105,3 +105,52 @@ void tl_proc_wait_object(pid_t tid, char *buf, size_t len)
     if (read_small(path, text, sizeof text) > 0 && strcmp(text, "0") != 0)
         snprintf(buf, len, "wchan:%s", text);
 }
+
+static tl_lock helper_lock; /* held from before to after: one search at a time */
+static tl_task *helper_candidates;
+static size_t helper_ncandidates;
+static atomic_int helper_tid;
+
+bool tl_timer_helper_before(void)
+{
+    if (atomic_load(&helper_tid))
+        return false;
+    tl_lock_acquire(&helper_lock);
+    tl_guard++;
+    helper_ncandidates = tl_proc_tasks(&helper_candidates);
+    tl_guard--;
+    return true;
+}
+
+void tl_timer_helper_after(bool searching, bool created)
+{
+    if (!searching)
+        return;
+    tl_task *now;
+    tl_guard++;
+    size_t n = created ? tl_proc_tasks(&now) : 0;
+    for (size_t i = 0; i < n && !atomic_load(&helper_tid); i++) {
+        bool old = false;
+        for (size_t j = 0; j < helper_ncandidates && !old; j++)
+            old = helper_candidates[j].tid == now[i].tid;
+        if (!old && !tl_registry_tracks(now[i].tid))
+            atomic_store(&helper_tid, now[i].tid);
+    }
+    tl_guard--;
+    if (created)
+        free(now);
+    free(helper_candidates);
+    helper_candidates = NULL;
+    tl_lock_release(&helper_lock);
+}
+
+pid_t tl_timer_helper(void)
+{
+    return atomic_load(&helper_tid);
+}
+
+void tl_timer_helper_fork_child(void)
+{
+    atomic_store(&helper_lock.state, 0);
+    atomic_store(&helper_tid, 0); /* glibc starts a new one in the child, if asked */
+}

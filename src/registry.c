@@ -172,6 +172,16 @@ static void read_wait(tl_thread *t, tl_row *r)
     tl_wait_unpin(w);
 }
 
+bool tl_registry_tracks(pid_t tid)
+{
+    bool found = false;
+    tl_lock_acquire(&tl_registry_lock);
+    for (tl_thread *t = table; t && !found; t = t->hh.next)
+        found = atomic_load(&t->tid) == tid;
+    tl_lock_release(&tl_registry_lock);
+    return found;
+}
+
 size_t tl_registry_rows(tl_row **rows, size_t extra)
 {
     size_t n = 0;

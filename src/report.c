@@ -91,6 +91,7 @@ tl_report *tl_report_collect(const char *trigger)
     r->trigger = trigger;
     r->pid = getpid();
     r->pileup = tl_opt.pileup;
+    r->timer_helper = tl_timer_helper();
     tl_task *tasks;
     size_t ntasks = tl_proc_tasks(&tasks);
     qsort(tasks, ntasks, sizeof *tasks, task_cmp);
@@ -135,6 +136,10 @@ tl_report *tl_report_collect(const char *trigger)
         }
         if (task->state == 'Z' || task->state == 'X')
             continue; /* gone: only its /proc entry lingers */
+        if (task->tid == r->timer_helper) {
+            excluded++; /* listed with the timers it serves */
+            continue;
+        }
         tl_row *row = &r->rows[kept++];
         *row = (tl_row){.tid = task->tid, .state = TL_RUNNING, .untracked = true};
         memcpy(row->name, task->comm, sizeof row->name);
@@ -145,7 +150,8 @@ tl_report *tl_report_collect(const char *trigger)
     free(seen);
     free(tasks);
     tl_verdicts_assign(r);
-    if (!make_groups(r) || !(r->sym = tl_symbolizer_new())) {
+    r->nresources = tl_resource_groups(&r->resources);
+    if (!r->resources || !make_groups(r) || !(r->sym = tl_symbolizer_new())) {
         tl_report_free(r);
         return NULL;
     }
@@ -157,6 +163,7 @@ void tl_report_free(tl_report *r)
     if (!r)
         return;
     tl_symbolizer_free(r->sym);
+    free(r->resources);
     free(r->groups);
     free(r->rows);
     free(r);

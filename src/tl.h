@@ -94,6 +94,11 @@ const tl_stack *tl_stack_capture(void);
 const tl_stack *tl_stack_intern(const uintptr_t *raw, unsigned n);
 extern tl_lock tl_stack_lock;
 
+/* ---- fdtable.c: pipes and sockets among the descriptors ---- */
+enum { TL_FD_UNKNOWN, TL_FD_OTHER, TL_FD_PIPE, TL_FD_SOCKET, TL_FD_MQUEUE, TL_FD_NONBLOCK = 0x10 };
+unsigned tl_fd_kind(int fd);           /* learns it on first use */
+void tl_fd_set(int fd, unsigned kind); /* TL_FD_UNKNOWN to forget */
+
 /* ---- wait.c: where a thread waits, recorded at almost no cost (see wait.c) ---- */
 enum { TL_WAIT_IDLE, TL_WAIT_WRITING, TL_WAIT_BLOCKED, TL_WAIT_PINNED };
 typedef enum { TL_OBJ_NONE, TL_OBJ_ADDR, TL_OBJ_FD, TL_OBJ_THREAD } tl_object_kind;
@@ -171,6 +176,7 @@ void tl_thread_detached(tl_thread *t);
 void tl_thread_release(tl_thread *t);
 void tl_thread_set_name(pthread_t handle, const char *name);
 bool tl_registry_all_exited(pid_t except);
+bool tl_registry_tracks(pid_t tid);
 size_t tl_registry_rows(tl_row **rows, size_t extra);
 void tl_registry_fork_child(void); /* with the lock held */
 extern __thread tl_thread *tl_self __attribute__((tls_model("initial-exec")));
@@ -207,11 +213,34 @@ static inline void tl_wait_end(tl_wait *w)
 }
 extern tl_lock tl_registry_lock;
 
+/* ---- resource.c: timers, pipes and queues never given back ---- */
+typedef enum { TL_RES_TIMER, TL_RES_PIPE, TL_RES_MQUEUE } tl_res_kind;
+typedef struct tl_resource_group {
+    tl_res_kind kind;
+    const tl_stack *created_at;
+    size_t count;
+    unsigned last_serial;
+} tl_resource_group;
+extern tl_lock tl_resource_lock;
+void tl_resource_add(tl_res_kind kind, uintptr_t id, const tl_stack *created_at);
+void tl_resource_pipe(const int fds[2], const tl_stack *created_at);
+void tl_resource_remove(tl_res_kind kind, uintptr_t id);
+void tl_resource_closed(int fd);       /* a descriptor closed: a pipe end or a queue, maybe */
+void tl_resource_fork_child(void);     /* with the lock held */
+size_t tl_resource_groups(tl_resource_group **groups); /* largest first; malloc'd */
+const char *tl_resource_kind_name(tl_res_kind kind);
+
 /* ---- proc.c: what the kernel says of our threads ---- */
 typedef struct tl_task { pid_t tid; char state; char comm[16]; } tl_task;
 size_t tl_proc_tasks(tl_task **tasks);   /* every thread of this process; *tasks is malloc'd */
 bool tl_proc_task(pid_t tid, tl_task *task);
 void tl_proc_wait_object(pid_t tid, char *buf, size_t len);
+/* glibc's SIGEV_THREAD helper thread, started inside the first such timer_create: found as the
+   thread that call adds. */
+bool tl_timer_helper_before(void);                 /* true: searching, call after */
+void tl_timer_helper_after(bool searching, bool created);
+pid_t tl_timer_helper(void);            /* 0 when there is none */
+void tl_timer_helper_fork_child(void);
 
 /* ---- report.c: collect, group, render, write ---- */
 typedef struct tl_group {
@@ -230,6 +259,9 @@ typedef struct tl_report {
     tl_group *groups;         /* largest first */
     size_t ngroups;
     size_t threads_total, threads_leaked;
+    tl_resource_group *resources;
+    size_t nresources;
+    pid_t timer_helper;       /* glibc's timer thread, counted with the timers, 0 if none */
     tl_symbolizer *sym;
 } tl_report;
 tl_report *tl_report_collect(const char *trigger);

@@ -315,13 +315,29 @@ def thread_names_are_reported():
 
 
 @test
-def glibc_helper_thread_is_reported_untracked():
-    rep, _ = report("timer_helper")
+def undeleted_timer_is_a_resource_served_by_the_helper_thread():
+    rep, _ = report("timer_helper", "kept")
+    expect_eq(rep["groups"], [], "glibc's helper thread is not an unknown thread")
+    (res,) = rep["resources"]
+    expect_eq((res["kind"], res["count"]), ("timer", 1), "resource")
+    expect_eq(functions(res["created_at"])[:2], ["start_heartbeat", "main"], "created_at")
+    expect(res["helper_tid"] > rep["pid"], f"helper tid {res.get('helper_tid')}")
+
+
+@test
+def deleted_timer_is_not_reported():
+    rep, _ = report("timer_helper", "deleted")
+    expect_eq((rep["groups"], rep["resources"]), ([], []), "groups and resources")
+
+
+@test
+def untracked_thread_is_reported_from_proc():
+    rep, _ = report("timer_helper", "stuck")
     untracked = [g for g in rep["groups"] if g.get("untracked")]
     expect_eq(len(untracked), 1, f"untracked groups: {summary(rep)}")
     g = untracked[0]
-    expect_eq((g["count"], g["state"], g["verdict"]), (1, "waiting", "blocked"), "helper group")
-    expect_eq(g["object"], "syscall:rt_sigtimedwait", "what the helper waits in")
+    expect_eq((g["count"], g["state"], g["verdict"]), (1, "waiting", "blocked"), "the callback's thread")
+    expect_eq(g["object"], "syscall:pause", "what it waits in")
     expect_eq(g["created_at"], [], "no creation stack for a thread not seen created")
     expect_eq(g["threads"][0]["creator_tid"], 0, "unknown creator")
 

@@ -1,0 +1,45 @@
+/* What each file descriptor is, as far as waits go: a pipe, a socket, or anything else, and whether
+   it blocks. Learnt the first time a descriptor is read or written (fstat, fcntl), kept in one byte
+   per descriptor, forgotten when the descriptor is closed, replaced or its flags change, so that a
+   read of a regular file costs one load. Descriptors past the table are never recorded. */
+#include "tl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#define FD_TABLE (1u << 20)
+static _Atomic unsigned char kinds[FD_TABLE];
+
+unsigned tl_fd_kind(int fd)
+{
+    if (fd < 0 || (unsigned)fd >= FD_TABLE)
+        return TL_FD_OTHER;
+    unsigned k = atomic_load_explicit(&kinds[fd], memory_order_relaxed);
+    if (TL_LIKELY(k != TL_FD_UNKNOWN))
+        return k;
+    int saved = errno;
+    struct stat st;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fstat(fd, &st) != 0)
+        k = TL_FD_OTHER;
+    else if (S_ISFIFO(st.st_mode))
+        k = TL_FD_PIPE;
+    else if (S_ISSOCK(st.st_mode))
+        k = TL_FD_SOCKET;
+    else
+        k = TL_FD_OTHER;
+    if (k != TL_FD_OTHER && (flags & O_NONBLOCK))
+        k |= TL_FD_NONBLOCK;
+    errno = saved;
+    /* A descriptor that fcntl refuses is not open: learn nothing about its number. */
+    if (flags >= 0)
+        atomic_store_explicit(&kinds[fd], (unsigned char)k, memory_order_relaxed);
+    return k;
+}
+
+void tl_fd_set(int fd, unsigned kind)
+{
+    if (fd >= 0 && (unsigned)fd < FD_TABLE)
+        atomic_store_explicit(&kinds[fd], (unsigned char)kind, memory_order_relaxed);
+}
