@@ -86,6 +86,7 @@ void tl_interpose_bind(void)
     BIND(pipe, "pipe");
     BIND(pipe2, "pipe2");
     BIND(close, "close");
+    BIND(dup, "dup");
     BIND(dup2, "dup2");
     BIND(dup3, "dup3");
     BIND(fcntl, "fcntl");

@@ -78,6 +78,7 @@ typedef struct tl_real {
     int (*pipe)(int[2]);
     int (*pipe2)(int[2], int);
     int (*close)(int);
+    int (*dup)(int);
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
     int (*fcntl)(int, int, ...);

@@ -192,24 +192,34 @@ TL_API int close(int fd)
     return rc;
 }
 
+/* fd is now a copy of old: what it was is gone, and it holds old's pipe or queue open. */
+static int copied(int old, int fd)
+{
+    if (fd >= 0 && fd != old) {
+        int saved = errno;
+        forget(fd);
+        tl_resource_dup(old, fd);
+        errno = saved;
+    }
+    return fd;
+}
+
+TL_API int dup(int old)
+{
+    TL_ENTER(real.dup(old));
+    return copied(old, real.dup(old));
+}
+
 TL_API int dup2(int old, int fd)
 {
     TL_ENTER(real.dup2(old, fd));
-    int rc = real.dup2(old, fd), saved = errno;
-    if (rc >= 0 && old != fd)
-        forget(fd);
-    errno = saved;
-    return rc;
+    return copied(old, real.dup2(old, fd));
 }
 
 TL_API int dup3(int old, int fd, int flags)
 {
     TL_ENTER(real.dup3(old, fd, flags));
-    int rc = real.dup3(old, fd, flags), saved = errno;
-    if (rc >= 0)
-        forget(fd);
-    errno = saved;
-    return rc;
+    return copied(old, real.dup3(old, fd, flags));
 }
 
 /* fcntl's third argument is an int or a pointer by command; glibc reads it as a pointer too. */
@@ -222,6 +232,8 @@ TL_API int dup3(int old, int fd, int flags)
     int rc = real_fn(fd, cmd, arg), saved = errno;                                                \
     if (cmd == F_SETFL && rc == 0)                                                                \
         tl_fd_set(fd, TL_FD_UNKNOWN); /* O_NONBLOCK may have changed */                           \
+    if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)                                                 \
+        copied(fd, rc);                                                                           \
     errno = saved;                                                                                \
     return rc
 

@@ -1,6 +1,7 @@
 /* Resources a program made and never gave back: timers not deleted, pipes and message queues not
-   closed, each with the stack that made it. A pipe is two descriptors, one entry each, sharing a
-   serial number so that a pipe counts once for as long as either end is open. */
+   closed, each with the stack that made it. A pipe is two descriptors, one entry each, and one more
+   for each copy made with dup; all share a serial number, so that a pipe counts once for as long as
+   any of them is open. */
 #include "tl.h"
 
 #include <stdlib.h>
@@ -91,6 +92,24 @@ void tl_resource_closed(int fd)
     tl_lock_release(&tl_resource_lock);
 }
 
+void tl_resource_dup(int old, int fd)
+{
+    if (old < 0 || fd < 0 || atomic_load_explicit(&by_fd, memory_order_relaxed) == 0)
+        return;
+    tl_lock_acquire(&tl_resource_lock);
+    for (tl_res_kind kind = TL_RES_PIPE; kind <= TL_RES_MQUEUE; kind++) {
+        res_key key;
+        memset(&key, 0, sizeof key);
+        key.kind = kind;
+        key.id = (uintptr_t)old;
+        tl_resource *r;
+        HASH_FIND(hh, table, &key, sizeof key, r);
+        if (r)
+            add(kind, (uintptr_t)fd, r->serial, r->created_at);
+    }
+    tl_lock_release(&tl_resource_lock);
+}
+
 /* Timers are not inherited by a fork child; descriptors are. */
 void tl_resource_fork_child(void)
 {
@@ -126,10 +145,10 @@ size_t tl_resource_groups(tl_resource_group **groups)
             g->kind = r->key.kind;
             g->created_at = r->created_at;
         }
-        /* the second end of a pipe already counted: entries of one serial are added together */
-        if (r->key.kind != TL_RES_PIPE || g->last_serial != r->serial)
-            g->count++;
-        g->last_serial = r->serial;
+        bool counted = false; /* another descriptor of the same pipe or queue */
+        for (tl_resource *o = table; o != r && !counted; o = o->hh.next)
+            counted = o->serial == r->serial;
+        g->count += !counted;
     }
     tl_lock_release(&tl_resource_lock);
     qsort(*groups, n, sizeof **groups, group_cmp);

@@ -219,13 +219,13 @@ typedef struct tl_resource_group {
     tl_res_kind kind;
     const tl_stack *created_at;
     size_t count;
-    unsigned last_serial;
 } tl_resource_group;
 extern tl_lock tl_resource_lock;
 void tl_resource_add(tl_res_kind kind, uintptr_t id, const tl_stack *created_at);
 void tl_resource_pipe(const int fds[2], const tl_stack *created_at);
 void tl_resource_remove(tl_res_kind kind, uintptr_t id);
 void tl_resource_closed(int fd);       /* a descriptor closed: a pipe end or a queue, maybe */
+void tl_resource_dup(int old, int fd); /* fd is now a copy of old */
 void tl_resource_fork_child(void);     /* with the lock held */
 size_t tl_resource_groups(tl_resource_group **groups); /* largest first; malloc'd */
 const char *tl_resource_kind_name(tl_res_kind kind);

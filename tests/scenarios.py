@@ -213,6 +213,80 @@ for _mode, (_state, _kind) in WAITS.items():
     globals()[_check.__name__] = test(_check)
 
 
+# mode of io.c: the state it must show
+IO_WAITS = {
+    "pipe_read": "pipe_read", "pipe_write": "pipe_write", "socket_read": "socket_read",
+    "socket_read_via_read": "socket_read", "socket_write": "socket_write", "accept": "accept",
+    "poll": "poll", "epoll_wait": "poll", "select": "poll", "mq_receive": "mq_receive",
+    "mq_send": "mq_send",
+}
+
+
+def check_io_wait(mode, state):
+    rep, _ = report("io", mode)
+    (g,) = group_by_state(rep, state)
+    expect_eq((g["count"], g["verdict"]), (1, "blocked"), "group")
+    expect_eq(functions(g["blocked_at"])[0], f"block_in_{mode}", "blocked_at")
+    expect_eq(functions(g["created_at"])[:2], ["start", "main"], "created_at")
+    expect(20 <= g["blocked_ms_min"] < 60000, f"blocked for {g['blocked_ms_min']} ms")
+    if mode == "select":
+        expect_eq(g["object"], "", "select names no one descriptor")
+    else:
+        expect(re.fullmatch(r"fd \d+", g["object"]), f"object {g['object']!r}")
+
+
+for _mode, _state in IO_WAITS.items():
+    def _check(mode=_mode, state=_state):
+        check_io_wait(mode, state)
+    _check.__name__ = f"thread_blocked_in_{_mode}_is_reported_there"
+    globals()[_check.__name__] = test(_check)
+
+
+@test
+def message_queue_never_closed_is_a_resource():
+    rep, _ = report("io", "mq_receive")
+    (res,) = [r for r in rep["resources"] if r["kind"] == "mqueue"]
+    expect_eq(res["count"], 1, "count")
+    expect_eq(functions(res["created_at"])[:2], ["open_queue", "main"], "created_at")
+
+
+@test
+def pipe_never_closed_is_a_resource_counted_once():
+    rep, _ = report("io", "pipe_kept")
+    expect_eq([(r["kind"], r["count"]) for r in rep["resources"]], [("pipe", 1)], "resources")
+    expect_eq(functions(rep["resources"][0]["created_at"])[:2], ["make_pipe", "main"], "created_at")
+
+
+@test
+def closed_pipes_are_not_resources():
+    rep, _ = report("io", "pipe_closed")
+    expect_eq(rep["resources"], [], "after close, and dup2 over an end")
+
+
+@test
+def a_copied_pipe_end_keeps_the_pipe_a_resource():
+    rep, _ = report("io", "pipe_copy_kept")
+    expect_eq([(r["kind"], r["count"]) for r in rep["resources"]], [("pipe", 1)], "resources")
+
+
+@test
+def non_blocking_calls_stay_plain():
+    bare = run("io", "nonblocking", preload=False)
+    wrapped = run("io", "nonblocking")
+    expected = ("pipe2 O_NONBLOCK read=-1 errno=EAGAIN\nF_SETFL O_NONBLOCK read=-1 errno=EAGAIN\n"
+                "MSG_DONTWAIT recv=-1 errno=EAGAIN\n")
+    expect_eq(bare.stdout, expected, "bare")
+    expect_eq(wrapped.stdout, expected, "under the library")
+
+
+@test
+def pipe_read_restarts_after_sa_restart_signal():
+    bare = run("io", "restart", preload=False)
+    wrapped = run("io", "restart")
+    expect_eq(bare.stdout, "read=1 errno=-\n", "bare")
+    expect_eq(wrapped.stdout, bare.stdout, "under the library")
+
+
 @test
 def cancellation_inside_a_wait_leaves_no_stale_state():
     rep, _ = report("waits", "cancel_then_pause")

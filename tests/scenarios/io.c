@@ -1,0 +1,154 @@
+/* A thread blocked for ever on a descriptor, as MODE names it: io MODE. The blocking function is
+   block_in_MODE, started by start. Modes: pipe_read, pipe_write, socket_read, socket_read_via_read,
+   socket_write, accept, poll, epoll_wait, select, mq_receive, mq_send; and
+   pipe_kept / pipe_closed   a pipe made by make_pipe, left open / closed
+   pipe_copy_kept            both ends closed, but a dup of one kept
+   nonblocking               reads of empty non-blocking pipes, printed
+   restart                   a pipe read interrupted by a signal with SA_RESTART, printed */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int fds[2], sv[2], listener, epfd;
+static mqd_t queue;
+static char big[1 << 20];
+
+#define BLOCKER(mode, ...) \
+    static void *block_in_##mode(void *arg) { __VA_ARGS__; return arg; }
+
+BLOCKER(pipe_read, char c; read(fds[0], &c, 1))
+BLOCKER(pipe_write, for (;;) write(fds[1], big, sizeof big))
+BLOCKER(socket_read, char c; recv(sv[0], &c, 1, 0))
+BLOCKER(socket_read_via_read, char c; read(sv[0], &c, 1))
+BLOCKER(socket_write, for (;;) send(sv[0], big, sizeof big, 0))
+BLOCKER(accept, accept(listener, NULL, NULL))
+BLOCKER(poll, struct pollfd p = {.fd = fds[0], .events = POLLIN}; poll(&p, 1, -1))
+BLOCKER(epoll_wait, struct epoll_event e; epoll_wait(epfd, &e, 1, -1))
+BLOCKER(select, fd_set r; FD_ZERO(&r); FD_SET(fds[0], &r); select(fds[0] + 1, &r, NULL, NULL, NULL))
+BLOCKER(mq_receive, char m[64]; mq_receive(queue, m, sizeof m, NULL))
+BLOCKER(mq_send, for (;;) mq_send(queue, "x", 1, 0))
+
+static void start(void *(*fn)(void *))
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, fn, NULL) != 0)
+        exit(90);
+}
+
+static void make_pipe(void)
+{
+    if (pipe(fds) != 0)
+        exit(91);
+}
+
+static void open_queue(void)
+{
+    char name[64];
+    snprintf(name, sizeof name, "/threadleak-test-%d", (int)getpid());
+    struct mq_attr attr = {.mq_maxmsg = 1, .mq_msgsize = 64};
+    queue = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+    if (queue == (mqd_t)-1)
+        exit(92);
+    mq_unlink(name);
+}
+
+static void listen_on_loopback(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    listener = socket(AF_INET, SOCK_STREAM, 0);
+    if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof a) || listen(listener, 1))
+        exit(93);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+}
+
+static void *read_one(void *arg)
+{
+    char c;
+    ssize_t n = read(fds[0], &c, 1);
+    printf("read=%zd errno=%s\n", n, n < 0 ? strerrorname_np(errno) : "-");
+    return arg;
+}
+
+#define MODE(name) else if (strcmp(mode, #name) == 0) start(block_in_##name)
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    make_pipe();
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        exit(94);
+    int small = 4096;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    epfd = epoll_create1(0);
+    if (strncmp(mode, "mq_", 3) == 0)
+        open_queue();
+    if (strcmp(mode, "mq_send") == 0)
+        mq_send(queue, "x", 1, 0); /* now full */
+    if (strcmp(mode, "accept") == 0)
+        listen_on_loopback();
+    if (0) {
+    }
+    MODE(pipe_read); MODE(pipe_write); MODE(socket_read); MODE(socket_read_via_read);
+    MODE(socket_write); MODE(accept); MODE(poll); MODE(epoll_wait); MODE(select);
+    MODE(mq_receive); MODE(mq_send);
+    else if (strcmp(mode, "pipe_kept") == 0) {
+        close(sv[0]), close(sv[1]);
+        return 0;
+    } else if (strcmp(mode, "pipe_closed") == 0) {
+        close(fds[0]);
+        close(fds[1]);
+        int again[2];
+        if (pipe2(again, O_CLOEXEC) != 0 || dup2(again[1], again[0]) < 0 || close(again[0]) ||
+            close(again[1]))
+            return 95; /* the read end gone under dup2, the write end and its copy closed */
+        return 0;
+    } else if (strcmp(mode, "pipe_copy_kept") == 0) {
+        int copy = dup(fds[1]), copy2 = fcntl(fds[0], F_DUPFD_CLOEXEC, 100);
+        if (copy < 0 || copy2 < 0 || close(fds[0]) || close(fds[1]) || close(copy2))
+            return 96;
+        return 0; /* the copy of the write end keeps the pipe open */
+    } else if (strcmp(mode, "nonblocking") == 0) {
+        int nb[2];
+        char c;
+        pipe2(nb, O_NONBLOCK);
+        ssize_t n = read(nb[0], &c, 1);
+        printf("pipe2 O_NONBLOCK read=%zd errno=%s\n", n, strerrorname_np(errno));
+        fcntl(fds[0], F_SETFL, O_NONBLOCK);
+        n = read(fds[0], &c, 1);
+        printf("F_SETFL O_NONBLOCK read=%zd errno=%s\n", n, strerrorname_np(errno));
+        n = recv(sv[0], &c, 1, MSG_DONTWAIT);
+        printf("MSG_DONTWAIT recv=%zd errno=%s\n", n, strerrorname_np(errno));
+        return 0;
+    } else if (strcmp(mode, "restart") == 0) {
+        struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+        sigaction(SIGUSR2, &sa, NULL);
+        pthread_t t;
+        pthread_create(&t, NULL, read_one, NULL);
+        usleep(50000);
+        pthread_kill(t, SIGUSR2);
+        usleep(50000);
+        write(fds[1], "x", 1);
+        pthread_join(t, NULL);
+        return 0;
+    } else {
+        return 2;
+    }
+    usleep(50000);
+    return 0;
+}
