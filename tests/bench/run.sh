@@ -23,7 +23,19 @@ bench() { # name command...
 
 bench "uncontended mutex lock/unlock x100M" "$build/bin/bench-mutex" 100000000
 bench "cond ping-pong, 2 threads x200k" "$build/bin/bench-cond_pingpong" 200000
+bench "pipe ping-pong, 2 threads x200k" "$build/bin/bench-pipe_pingpong" 200000
 bench "pthread_create+join x100k" "$build/bin/bench-create_join" 100000
+
+# 1 GiB read in 4 KiB blocks from the page cache, and a real program (xz -T2 on 100 MB).
+data=$(mktemp -d)
+trap 'rm -rf "$data"' EXIT
+head -c 1G /dev/zero > "$data/zeros"
+cat "$data/zeros" > /dev/null
+bench "read 1 GiB in 4 KiB blocks" "$build/bin/bench-file_read" "$data/zeros"
+head -c 100M /dev/urandom | base64 > "$data/text"
+xz_seconds() { local a b; a=$(date +%s.%N); xz -T2 -1 -c "$data/text" > /dev/null; b=$(date +%s.%N); echo "$b - $a" | bc -l; }
+export -f xz_seconds; export data
+bench "xz -T2 -1 on 135 MB" bash -c xz_seconds
 
 [ "${TL_BENCH_CHURN:-1}" = 1 ] || exit 0
 # The library's heap over 1,000,000 create/join (or detach) cycles, measured inside the program.
