@@ -57,6 +57,11 @@ static void group(FILE *out, tl_report *r, const tl_group *g)
         fputs(" \"pileup\": true,", out);
     if (row->untracked)
         fputs(" \"untracked\": true,", out);
+    if (g->evidence[0]) {
+        fputs(" \"evidence\": ", out);
+        str(out, g->evidence);
+        fputc(',', out);
+    }
     fputs("\n      \"threads\": [", out);
     for (size_t i = 0; i < g->count; i++) {
         const tl_row *t = &g->rows[i];

@@ -87,6 +87,8 @@ static void group_block(FILE *out, tl_report *r, const tl_group *g)
     headline(out, rows, g->count, g->ms_min, g->ms_max, g->object);
     if (g->count >= r->pileup)
         fprintf(out, "  pile-up: %zu threads wait at this one site\n", g->count);
+    if (g->evidence[0])
+        fprintf(out, "  evidence: %s\n", g->evidence);
     fputs("  threads:", out);
     pid_t creator = rows[0].creator_tid;
     for (size_t i = 0; i < g->count; i++) {
@@ -120,6 +122,8 @@ static void thread_block(FILE *out, tl_report *r, const tl_row *row)
     fprintf(out, "thread %d \"%s\" ", (int)row->tid, row->name);
     uint64_t ms = row->since_ns ? (r->now_ns - row->since_ns) / 1000000 : 0;
     headline(out, row, 1, ms, ms, row->object);
+    if (row->evidence[0])
+        fprintf(out, "  evidence: %s\n", row->evidence);
     stacks(out, r, row, row->creator_tid);
     fputc('\n', out);
 }

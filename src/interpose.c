@@ -45,6 +45,9 @@ void tl_interpose_bind(void)
     BIND_COND(cond_wait, "pthread_cond_wait");
     BIND_COND(cond_timedwait, "pthread_cond_timedwait");
     BIND(cond_clockwait, "pthread_cond_clockwait");
+    BIND_COND(cond_signal, "pthread_cond_signal");
+    BIND_COND(cond_broadcast, "pthread_cond_broadcast");
+    BIND_COND(cond_init, "pthread_cond_init");
     BIND(mutex_lock, "pthread_mutex_lock");
     BIND(mutex_timedlock, "pthread_mutex_timedlock");
     BIND(mutex_clocklock, "pthread_mutex_clocklock");
@@ -59,6 +62,8 @@ void tl_interpose_bind(void)
     BIND(sem_wait, "sem_wait");
     BIND(sem_timedwait, "sem_timedwait");
     BIND(sem_clockwait, "sem_clockwait");
+    BIND(sem_post, "sem_post");
+    BIND(sem_init, "sem_init");
     BIND(barrier_wait, "pthread_barrier_wait");
     BIND(nanosleep, "nanosleep");
     BIND(clock_nanosleep, "clock_nanosleep");

@@ -35,6 +35,9 @@ typedef struct tl_real {
     int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);
     int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
     int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *);
+    int (*cond_signal)(pthread_cond_t *);
+    int (*cond_broadcast)(pthread_cond_t *);
+    int (*cond_init)(pthread_cond_t *, const pthread_condattr_t *);
     int (*mutex_lock)(pthread_mutex_t *);
     int (*mutex_timedlock)(pthread_mutex_t *, const struct timespec *);
     int (*mutex_clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
@@ -49,6 +52,8 @@ typedef struct tl_real {
     int (*sem_wait)(sem_t *);
     int (*sem_timedwait)(sem_t *, const struct timespec *);
     int (*sem_clockwait)(sem_t *, clockid_t, const struct timespec *);
+    int (*sem_post)(sem_t *);
+    int (*sem_init)(sem_t *, int, unsigned);
     int (*barrier_wait)(pthread_barrier_t *);
     /* sleeping */
     int (*nanosleep)(const struct timespec *, struct timespec *);

@@ -35,6 +35,28 @@ TL_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid
     return TL_WAIT(TL_COND_WAIT, TL_OBJ_ADDR, c, real.cond_clockwait(c, m, clock, t));
 }
 
+/* Who signals what: evidence for the verdicts. */
+TL_API int pthread_cond_signal(pthread_cond_t *c)
+{
+    TL_ENTER(real.cond_signal(c));
+    tl_waker_note((uintptr_t)c);
+    return real.cond_signal(c);
+}
+
+TL_API int pthread_cond_broadcast(pthread_cond_t *c)
+{
+    TL_ENTER(real.cond_broadcast(c));
+    tl_waker_note((uintptr_t)c);
+    return real.cond_broadcast(c);
+}
+
+TL_API int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
+{
+    TL_ENTER(real.cond_init(c, attr));
+    tl_wakers_forget((uintptr_t)c);
+    return real.cond_init(c, attr);
+}
+
 /* ---- mutexes and rwlocks: not cancellation points ---- */
 
 #define TRY_THEN_WAIT(state, object, try_call, call)                                               \
@@ -122,6 +144,20 @@ TL_API int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *t)
 {
     TL_ENTER(real.sem_clockwait(s, clock, t));
     return TL_WAIT(TL_SEM_WAIT, TL_OBJ_ADDR, s, real.sem_clockwait(s, clock, t));
+}
+
+TL_API int sem_post(sem_t *s)
+{
+    TL_ENTER(real.sem_post(s));
+    tl_waker_note((uintptr_t)s);
+    return real.sem_post(s);
+}
+
+TL_API int sem_init(sem_t *s, int shared, unsigned value)
+{
+    TL_ENTER(real.sem_init(s, shared, value));
+    tl_wakers_forget((uintptr_t)s);
+    return real.sem_init(s, shared, value);
 }
 
 /* ---- sleeps: glibc's sleep and usleep call nanosleep internally, not through us ---- */

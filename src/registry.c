@@ -159,6 +159,22 @@ static void wait_object(const tl_wait *w, char *buf, size_t len)
     }
 }
 
+/* What is known of who could wake a thread waiting on a condition variable or semaphore. */
+static void wait_evidence(const tl_wait *w, char *buf, size_t len)
+{
+    pid_t tids[TL_WAKERS], last = 0;
+    const char *verb = w->state == TL_COND_WAIT ? "signalled" : "posted";
+    if (w->state != TL_COND_WAIT && w->state != TL_SEM_WAIT)
+        return;
+    int n = tl_wakers(w->object, tids, &last);
+    tl_task task;
+    if (n == 0)
+        snprintf(buf, len, "never %s", verb);
+    else if (n > 0)
+        snprintf(buf, len, "last %s by tid %d%s", verb, (int)last,
+                 tl_proc_task(last, &task) && task.state != 'Z' ? "" : ", which has exited");
+}
+
 /* The state of a live thread that is waiting in a wrapper, with the stack of that wait. */
 static void read_wait(tl_thread *t, tl_row *r)
 {
@@ -168,6 +184,7 @@ static void read_wait(tl_thread *t, tl_row *r)
     r->state = w->state;
     r->since_ns = w->since_ns;
     wait_object(w, r->object, sizeof r->object);
+    wait_evidence(w, r->evidence, sizeof r->evidence);
     r->blocked_at = tl_wait_stack(w);
     tl_wait_unpin(w);
 }

@@ -65,6 +65,7 @@ static bool make_groups(tl_report *r)
         if (i == 0 || !same_group(g[-1].rows, row)) {
             g->rows = row;
             g->object = row->object;
+            g->evidence = row->evidence;
             g->ms_min = UINT64_MAX;
             r->ngroups++;
         } else {
@@ -75,6 +76,8 @@ static bool make_groups(tl_report *r)
         g->ms_max = ms > g->ms_max ? ms : g->ms_max;
         if (strcmp(g->object, row->object) != 0)
             g->object = "(several)";
+        if (strcmp(g->evidence, row->evidence) != 0)
+            g->evidence = "";
         g->count++;
         if (row->verdict != TL_VERDICT_RUNNING)
             r->threads_leaked++;

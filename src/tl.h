@@ -94,6 +94,13 @@ const tl_stack *tl_stack_capture(void);
 const tl_stack *tl_stack_intern(const uintptr_t *raw, unsigned n);
 extern tl_lock tl_stack_lock;
 
+/* ---- wakers.c: who signalled or posted what ---- */
+#define TL_WAKERS 4
+void tl_waker_note(uintptr_t object);     /* the calling thread wakes object */
+/* The distinct wakers of object and the latest; 0 when none was ever seen, -1 when it is unknown. */
+int tl_wakers(uintptr_t object, pid_t tids[TL_WAKERS], pid_t *last);
+void tl_wakers_forget(uintptr_t object);  /* a new object at this address */
+
 /* ---- fdtable.c: pipes and sockets among the descriptors ---- */
 enum { TL_FD_UNKNOWN, TL_FD_OTHER, TL_FD_PIPE, TL_FD_SOCKET, TL_FD_MQUEUE, TL_FD_NONBLOCK = 0x10 };
 unsigned tl_fd_kind(int fd);           /* learns it on first use */
@@ -144,6 +151,7 @@ typedef struct tl_row {
     tl_verdict verdict;
     bool untracked;           /* not created through our pthread_create: no creation stack */
     char object[48];          /* what it waits on, "" when nothing */
+    char evidence[96];        /* what is known of who could wake it, "" when nothing */
     uint64_t since_ns;        /* blocked (or finished) since */
     const tl_stack *blocked_at, *created_at;
 } tl_row;
@@ -248,6 +256,7 @@ typedef struct tl_group {
     size_t count;
     uint64_t ms_min, ms_max;
     const char *object;       /* shared by all its threads, or "(several)" */
+    const char *evidence;     /* shared by all its threads, or "" */
 } tl_group;
 typedef struct tl_report {
     const char *trigger;      /* "exit", "signal", "api" */

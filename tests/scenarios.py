@@ -288,6 +288,27 @@ def pipe_read_restarts_after_sa_restart_signal():
 
 
 @test
+def a_condition_never_signalled_says_so():
+    rep, _ = report("waits", "cond_wait")
+    (g,) = group_by_state(rep, "cond_wait")
+    expect_eq(g.get("evidence"), "never signalled", "evidence")
+    rep, _ = report("waits", "sem_wait")
+    (g,) = group_by_state(rep, "sem_wait")
+    expect_eq(g.get("evidence"), "never posted", "evidence")
+
+
+@test
+def a_condition_whose_signaller_exited_names_it():
+    rep, p = report("waits", "signaller_exited")
+    (g,) = group_by_state(rep, "cond_wait")
+    m = re.fullmatch(r"last signalled by tid (\d+), which has exited", g.get("evidence", ""))
+    expect(m, f"evidence {g.get('evidence')!r}")
+    expect(int(m.group(1)) not in [t["tid"] for t in g["threads"]], "the signaller is not the waiter")
+    text = run("waits", "signaller_exited").stderr
+    expect(re.search(r"^  evidence: last signalled by tid \d+, which has exited$", text, re.M), text)
+
+
+@test
 def cancellation_inside_a_wait_leaves_no_stale_state():
     rep, _ = report("waits", "cancel_then_pause")
     (g,) = rep["groups"]

@@ -5,7 +5,8 @@
    cancel_then_pause   a thread cancelled in sem_wait whose cleanup handler then pauses for ever
    timeout_then_pause  a thread whose timed waits time out, then pauses for ever
    many_then_block     a thread that waits 10000 times at one site, then blocks at another
-   eintr               sem_wait and nanosleep interrupted by a signal without SA_RESTART */
+   eintr               sem_wait and nanosleep interrupted by a signal without SA_RESTART
+   signaller_exited    a cond_wait whose only signaller has since exited */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -120,6 +121,12 @@ static void *interrupted(void *arg)
     return NULL;
 }
 
+static void *signal_once(void *arg)
+{
+    pthread_cond_signal(&never);
+    return arg;
+}
+
 static void start(void *(*fn)(void *))
 {
     pthread_t t;
@@ -155,6 +162,12 @@ int main(int argc, char **argv)
         pthread_create(&t, NULL, cancelled_in_sem_wait, NULL);
         usleep(20000);
         pthread_cancel(t);
+    } else if (strcmp(mode, "signaller_exited") == 0) {
+        pthread_t t;
+        start(block_in_cond_wait);
+        usleep(20000);
+        pthread_create(&t, NULL, signal_once, NULL);
+        pthread_join(t, NULL);
     } else if (strcmp(mode, "timeout_then_pause") == 0) {
         start(times_out_then_pauses);
     } else if (strcmp(mode, "many_then_block") == 0) {
