@@ -175,11 +175,15 @@ TL_API int pipe2(int fds[2], int flags)
     return rc;
 }
 
-/* Forgets what fd was: learnt again at its next use. A pipe end or queue leaves the resources. */
+/* Forgets what fd was: learnt again at its next use. A pipe end or queue leaves the resources.
+   close and dup2 are async-signal-safe and called from signal handlers: the guard sends a
+   handler's own close straight through, so it never waits on a lock this thread holds. */
 static void forget(int fd)
 {
+    tl_guard++;
     tl_fd_set(fd, TL_FD_UNKNOWN);
     tl_resource_closed(fd);
+    tl_guard--;
 }
 
 TL_API int close(int fd)
@@ -198,7 +202,9 @@ static int copied(int old, int fd)
     if (fd >= 0 && fd != old) {
         int saved = errno;
         forget(fd);
+        tl_guard++;
         tl_resource_dup(old, fd);
+        tl_guard--;
         errno = saved;
     }
     return fd;

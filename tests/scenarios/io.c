@@ -21,12 +21,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "scenario.h"
+
 static int fds[2], sv[2], listener, epfd;
 static mqd_t queue;
 static char big[1 << 20];
 
-#define BLOCKER(mode, ...) \
-    static void *block_in_##mode(void *arg) { __VA_ARGS__; return arg; }
 
 BLOCKER(pipe_read, char c; read(fds[0], &c, 1))
 BLOCKER(pipe_write, for (;;) write(fds[1], big, sizeof big))
@@ -39,13 +39,6 @@ BLOCKER(epoll_wait, struct epoll_event e; epoll_wait(epfd, &e, 1, -1))
 BLOCKER(select, fd_set r; FD_ZERO(&r); FD_SET(fds[0], &r); select(fds[0] + 1, &r, NULL, NULL, NULL))
 BLOCKER(mq_receive, char m[64]; mq_receive(queue, m, sizeof m, NULL))
 BLOCKER(mq_send, for (;;) mq_send(queue, "x", 1, 0))
-
-static void start(void *(*fn)(void *))
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, fn, NULL) != 0)
-        exit(90);
-}
 
 static void make_pipe(void)
 {

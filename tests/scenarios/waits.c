@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scenario.h"
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER, held = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
 static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
@@ -32,8 +34,6 @@ static struct timespec far_future(clockid_t clock)
     return t;
 }
 
-#define BLOCKER(mode, ...) \
-    static void *block_in_##mode(void *arg) { __VA_ARGS__; return arg; }
 
 BLOCKER(cond_wait, pthread_mutex_lock(&lock); for (;;) pthread_cond_wait(&never, &lock))
 BLOCKER(cond_timedwait, struct timespec t = far_future(CLOCK_REALTIME); pthread_mutex_lock(&lock);
@@ -125,13 +125,6 @@ static void *signal_once(void *arg)
 {
     pthread_cond_signal(&never);
     return arg;
-}
-
-static void start(void *(*fn)(void *))
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, fn, NULL) != 0)
-        exit(90);
 }
 
 #define MODE(name) else if (strcmp(mode, #name) == 0) start(block_in_##name)
