@@ -308,13 +308,23 @@ def a_condition_whose_signaller_exited_names_it():
     expect(re.search(r"^  evidence: last signalled by tid \d+, which has exited$", text, re.M), text)
 
 
+CANCELLABLE = {"waits": ["cond_wait", "cond_timedwait", "sem_wait", "sem_clockwait", "join",
+                         "nanosleep", "sleep", "usleep", "clock_nanosleep"],
+               "io": ["pipe_read", "pipe_write", "socket_read", "socket_write", "accept", "poll",
+                      "epoll_wait", "select", "mq_receive", "mq_send"]}
+
+
 @test
-def cancellation_inside_a_wait_leaves_no_stale_state():
-    rep, _ = report("waits", "cancel_then_pause")
-    (g,) = rep["groups"]
-    expect_eq((g["state"], g["object"]), ("waiting", "syscall:pause"),
-              "the cleanup handler's pause, not the cancelled sem_wait")
-    expect_eq(g["blocked_at"], [], "no stack of a finished wait")
+def cancellation_inside_each_wait_leaves_no_stale_state():
+    for prog, modes in CANCELLABLE.items():
+        for mode in modes:
+            rep, _ = report(prog, f"cancel_{mode}")
+            cancelled = [g for g in rep["groups"]
+                         if "start_then_cancel" in functions(g["created_at"])]
+            expect_eq([(g["count"], g["state"], g["object"]) for g in cancelled],
+                      [(1, "waiting", "syscall:pause")],
+                      f"{mode}: the cleanup handler's pause, not the cancelled wait")
+            expect_eq(cancelled[0]["blocked_at"], [], f"{mode}: no stack of a finished wait")
 
 
 @test

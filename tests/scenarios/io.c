@@ -4,7 +4,8 @@
    pipe_kept / pipe_closed   a pipe made by make_pipe, left open / closed
    pipe_copy_kept            both ends closed, but a dup of one kept
    nonblocking               reads of empty non-blocking pipes, printed
-   restart                   a pipe read interrupted by a signal with SA_RESTART, printed */
+   restart                   a pipe read interrupted by a signal with SA_RESTART, printed
+   cancel_MODE               MODE's thread cancelled inside its wait (see scenario.h) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -78,11 +79,12 @@ static void *read_one(void *arg)
     return arg;
 }
 
-#define MODE(name) else if (strcmp(mode, #name) == 0) start(block_in_##name)
+#define MODE(name) else if (strcmp(mode, #name) == 0) launch(block_in_##name)
 
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
+    void (*launch)(void *(*)(void *)) = launcher(&mode);
     make_pipe();
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
         exit(94);

@@ -2,7 +2,7 @@
    block_in_MODE: waits MODE [COUNT]. Modes: cond_wait, cond_timedwait, mutex_lock, mutex_timedlock,
    rwlock_read, rwlock_write, sem_wait, sem_clockwait, barrier_wait, join, nanosleep, sleep, usleep,
    clock_nanosleep; and
-   cancel_then_pause   a thread cancelled in sem_wait whose cleanup handler then pauses for ever
+   cancel_MODE         MODE's thread cancelled inside its wait (see scenario.h)
    timeout_then_pause  a thread whose timed waits time out, then pauses for ever
    many_then_block     a thread that waits 10000 times at one site, then blocks at another
    eintr               sem_wait and nanosleep interrupted by a signal without SA_RESTART
@@ -60,20 +60,6 @@ static void *pause_forever(void *arg)
     return arg;
 }
 
-static void pause_in_cleanup(void *arg)
-{
-    pause_forever(arg);
-}
-
-static void *cancelled_in_sem_wait(void *arg)
-{
-    pthread_cleanup_push(pause_in_cleanup, NULL);
-    for (;;)
-        sem_wait(&sem);
-    pthread_cleanup_pop(0);
-    return arg;
-}
-
 static void *times_out_then_pauses(void *arg)
 {
     struct timespec t;
@@ -127,11 +113,12 @@ static void *signal_once(void *arg)
     return arg;
 }
 
-#define MODE(name) else if (strcmp(mode, #name) == 0) start(block_in_##name)
+#define MODE(name) else if (strcmp(mode, #name) == 0) launch(block_in_##name)
 
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
+    void (*launch)(void *(*)(void *)) = launcher(&mode);
     sem_init(&sem, 0, 0);
     sem_init(&ping, 0, 0);
     sem_init(&pong, 0, 0);
@@ -149,12 +136,7 @@ int main(int argc, char **argv)
     MODE(barrier_wait); MODE(nanosleep); MODE(sleep); MODE(usleep); MODE(clock_nanosleep);
     else if (strcmp(mode, "join") == 0) {
         pthread_create(&joined_target, NULL, pause_forever, NULL);
-        start(block_in_join);
-    } else if (strcmp(mode, "cancel_then_pause") == 0) {
-        pthread_t t;
-        pthread_create(&t, NULL, cancelled_in_sem_wait, NULL);
-        usleep(20000);
-        pthread_cancel(t);
+        launch(block_in_join);
     } else if (strcmp(mode, "signaller_exited") == 0) {
         pthread_t t;
         start(block_in_cond_wait);
