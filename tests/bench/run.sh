@@ -37,6 +37,9 @@ xz_seconds() { local a b; a=$(date +%s.%N); xz -T2 -1 -c "$data/text" > /dev/nul
 export -f xz_seconds; export data
 bench "xz -T2 -1 on 135 MB" bash -c xz_seconds
 
+# Why waits save registers and unwind only when a report asks: the two costs per wait.
+"$build/bin/bench-unwind_cost"
+
 [ "${TL_BENCH_CHURN:-1}" = 1 ] || exit 0
 # The library's heap over 1,000,000 create/join (or detach) cycles, measured inside the program.
 churn=$(LD_PRELOAD=$lib THREADLEAK_OPTIONS=at_exit=0 "$build/tests/scenarios/churn" 1000000)
