@@ -76,6 +76,28 @@ static void fork_child(void)
     atomic_store(&tl_registry_lock.state, 0);
 }
 
+tl_rules *tl_file_rules;
+
+static void load_suppressions(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char *text = NULL;
+    size_t len = 0;
+    if (f) {
+        FILE *all = open_memstream(&text, &len);
+        for (int c; all && (c = getc(f)) != EOF;)
+            putc(c, all);
+        if (all)
+            fclose(all);
+        fclose(f);
+    }
+    if (!text)
+        tl_warn("cannot read suppressions file %s (%s); nothing is suppressed", path, strerror(errno));
+    else
+        tl_rules_add(&tl_file_rules, text, path);
+    free(text);
+}
+
 static void init_once(void)
 {
     tl_guard++;
@@ -83,6 +105,8 @@ static void init_once(void)
     tl_options_defaults(&tl_opt);
     tl_options_parse(&tl_opt, secure_getenv("THREADLEAK_OPTIONS"));
     tl_stack_init();
+    if (tl_opt.suppressions[0])
+        load_suppressions(tl_opt.suppressions);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     tl_guard--;
     atomic_store_explicit(&tl_initialized, true, memory_order_release);
@@ -121,7 +145,7 @@ static void report_at_exit(void)
     size_t leaked = 0;
     tl_guard++;
     grace();
-    tl_report *r = tl_report_collect("exit");
+    tl_report *r = tl_report_collect("exit", &(tl_filter){.rules = {tl_file_rules}});
     if (r) {
         leaked = r->threads_leaked;
         /* A clean exit prints nothing for people, as the sanitizers do; the machine formats are

@@ -38,6 +38,12 @@ bool tl_proc_task(pid_t tid, tl_task *task)
     task->comm[n] = 0;
     task->state = close_paren[2];
     task->tid = tid;
+    /* starttime is the 20th field after the state, the 22nd of the line */
+    const char *field = close_paren + 2;
+    for (int i = 0; i < 19 && field; i++)
+        if ((field = strchr(field, ' ')))
+            field++;
+    task->start = field ? strtoull(field, NULL, 10) : 0;
     return true;
 }
 

@@ -199,6 +199,17 @@ bool tl_registry_tracks(pid_t tid)
     return found;
 }
 
+size_t tl_registry_tids(pid_t **tids)
+{
+    size_t n = 0;
+    tl_lock_acquire(&tl_registry_lock);
+    *tids = malloc((HASH_COUNT(table) + 1) * sizeof **tids);
+    for (tl_thread *t = *tids ? table : NULL; t; t = t->hh.next)
+        (*tids)[n++] = atomic_load(&t->tid);
+    tl_lock_release(&tl_registry_lock);
+    return n;
+}
+
 size_t tl_registry_rows(tl_row **rows, size_t extra)
 {
     size_t n = 0;

@@ -21,6 +21,30 @@ static void kernel_state(tl_row *row, const tl_task *task)
     tl_proc_wait_object(row->tid, row->object, sizeof row->object);
 }
 
+static bool in_baseline(const tl_filter *f, const tl_row *row)
+{
+    for (size_t i = 0; i < f->nbaseline; i++)
+        if (f->baseline[i].tid == row->tid &&
+            (!row->start || !f->baseline[i].start || f->baseline[i].start == row->start))
+            return true;
+    return false;
+}
+
+/* Leaves out the threads the filter hides: they are neither listed nor counted. */
+static void apply_filter(tl_report *r, const tl_filter *f)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < r->nrows; i++) {
+        const tl_row *row = &r->rows[i];
+        if (in_baseline(f, row) || tl_rules_match(f->rules[0], r->sym, row) ||
+            tl_rules_match(f->rules[1], r->sym, row))
+            r->threads_total--;
+        else
+            r->rows[kept++] = *row;
+    }
+    r->nrows = kept;
+}
+
 static int row_cmp(const void *a, const void *b)
 {
     const tl_row *x = a, *y = b;
@@ -79,19 +103,20 @@ static bool make_groups(tl_report *r)
         if (strcmp(g->evidence, row->evidence) != 0)
             g->evidence = "";
         g->count++;
-        if (row->verdict != TL_VERDICT_RUNNING)
+        if (row->verdict != TL_VERDICT_RUNNING || r->every_thread_leaks)
             r->threads_leaked++;
     }
     qsort(r->groups, r->ngroups, sizeof *r->groups, group_cmp);
     return true;
 }
 
-tl_report *tl_report_collect(const char *trigger)
+tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
 {
     tl_report *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
     r->trigger = trigger;
+    r->every_thread_leaks = filter->every_thread_leaks;
     r->pid = getpid();
     r->pileup = tl_opt.pileup;
     r->timer_helper = tl_timer_helper();
@@ -123,6 +148,8 @@ tl_report *tl_report_collect(const char *trigger)
             excluded++;
             continue;
         }
+        if (task)
+            row.start = task->start;
         if (!row.name[0] && (task || main_task))
             memcpy(row.name, (task ? task : main_task)->comm, sizeof row.name);
         if (row.state == TL_RUNNING)
@@ -144,7 +171,7 @@ tl_report *tl_report_collect(const char *trigger)
             continue;
         }
         tl_row *row = &r->rows[kept++];
-        *row = (tl_row){.tid = task->tid, .state = TL_RUNNING, .untracked = true};
+        *row = (tl_row){.tid = task->tid, .start = task->start, .state = TL_RUNNING, .untracked = true};
         memcpy(row->name, task->comm, sizeof row->name);
         kernel_state(row, task);
     }
@@ -152,9 +179,15 @@ tl_report *tl_report_collect(const char *trigger)
     r->threads_total = kept + excluded;
     free(seen);
     free(tasks);
+    if (!(r->sym = tl_symbolizer_new())) {
+        tl_report_free(r);
+        return NULL;
+    }
+    apply_filter(r, filter);
     tl_verdicts_assign(r);
-    r->nresources = tl_resource_groups(&r->resources);
-    if (!r->resources || !make_groups(r) || !(r->sym = tl_symbolizer_new())) {
+    if (!filter->no_resources)
+        r->nresources = tl_resource_groups(&r->resources);
+    if ((!filter->no_resources && !r->resources) || !make_groups(r)) {
         tl_report_free(r);
         return NULL;
     }

@@ -146,6 +146,7 @@ const char *tl_verdict_name(tl_verdict v);
 /* One thread as a report sees it. */
 typedef struct tl_row {
     pid_t tid, creator_tid;
+    unsigned long long start;  /* as tl_task's, 0 when the thread is gone */
     char name[16];
     tl_state state;
     tl_verdict verdict;
@@ -185,6 +186,7 @@ void tl_thread_release(tl_thread *t);
 void tl_thread_set_name(pthread_t handle, const char *name);
 bool tl_registry_all_exited(pid_t except);
 bool tl_registry_tracks(pid_t tid);
+size_t tl_registry_tids(pid_t **tids); /* of every listed thread, finished or not */
 size_t tl_registry_rows(tl_row **rows, size_t extra);
 void tl_registry_fork_child(void); /* with the lock held */
 extern __thread tl_thread *tl_self __attribute__((tls_model("initial-exec")));
@@ -239,7 +241,12 @@ size_t tl_resource_groups(tl_resource_group **groups); /* largest first; malloc'
 const char *tl_resource_kind_name(tl_res_kind kind);
 
 /* ---- proc.c: what the kernel says of our threads ---- */
-typedef struct tl_task { pid_t tid; char state; char comm[16]; } tl_task;
+typedef struct tl_task {
+    pid_t tid;
+    char state;
+    char comm[16];
+    unsigned long long start;  /* clock ticks after boot: with tid, names one thread for ever */
+} tl_task;
 size_t tl_proc_tasks(tl_task **tasks);   /* every thread of this process; *tasks is malloc'd */
 bool tl_proc_task(pid_t tid, tl_task *task);
 void tl_proc_wait_object(pid_t tid, char *buf, size_t len);
@@ -250,7 +257,24 @@ void tl_timer_helper_after(bool searching, bool created);
 pid_t tl_timer_helper(void);            /* 0 when there is none */
 void tl_timer_helper_fork_child(void);
 
+/* ---- suppress.c: rules that hide threads ---- */
+typedef struct tl_rules tl_rules;
+/* Adds the rules in text (a file's contents), naming source in the warning for a malformed line.
+   false when a line was malformed or memory ran out. */
+bool tl_rules_add(tl_rules **rules, const char *text, const char *source);
+void tl_rules_free(tl_rules *rules);
+bool tl_rules_match(const tl_rules *rules, tl_symbolizer *sym, const struct tl_row *row);
+extern tl_rules *tl_file_rules; /* from the suppressions option, read at start-up */
+
 /* ---- report.c: collect, group, render, write ---- */
+typedef struct tl_thread_id { pid_t tid; unsigned long long start; } tl_thread_id;
+typedef struct tl_filter {
+    const tl_rules *rules[2];        /* threads matching any are left out, and not counted */
+    const tl_thread_id *baseline;    /* threads alive then are left out */
+    size_t nbaseline;
+    bool every_thread_leaks;         /* verify_none: a running thread has not ended either */
+    bool no_resources;
+} tl_filter;
 typedef struct tl_group {
     const tl_row *rows;       /* count consecutive rows with equal key */
     size_t count;
@@ -271,9 +295,10 @@ typedef struct tl_report {
     tl_resource_group *resources;
     size_t nresources;
     pid_t timer_helper;       /* glibc's timer thread, counted with the timers, 0 if none */
+    bool every_thread_leaks;  /* threads_leaked counts running threads too */
     tl_symbolizer *sym;
 } tl_report;
-tl_report *tl_report_collect(const char *trigger);
+tl_report *tl_report_collect(const char *trigger, const tl_filter *filter);
 void tl_report_free(tl_report *r);
 /* The report rendered in format, in one malloc'd buffer; NULL when out of memory. */
 char *tl_report_render(tl_report *r, tl_format format, size_t *len);
