@@ -741,6 +741,90 @@ def dump_writes_the_format_asked_to_the_file_given():
     expect_eq((g["state"], functions(g["blocked_at"])[0]), ("cond_wait", "wait_alpha"), "group")
 
 
+def build_example(d, name):
+    """Installs threadleak under d and builds examples/testing/NAME against it; returns its build dir."""
+    prefix, build = os.path.join(d, "prefix"), os.path.join(d, name)
+    subprocess.run(["cmake", "--install", os.environ["TL_BUILD"], "--prefix", prefix], check=True,
+                   capture_output=True)
+    env = preload_env(preload=False)
+    for step in [["cmake", "-S", os.path.join(SOURCE, "examples", "testing", name), "-B", build,
+                  f"-DCMAKE_PREFIX_PATH={prefix}"], ["cmake", "--build", build]]:
+        p = subprocess.run(step, env=env, capture_output=True, text=True)
+        expect_eq(p.returncode, 0, f"{' '.join(step)}: {p.stdout}{p.stderr}")
+    return build
+
+
+def run_example(build, *cmd, at_exit=False):
+    env = preload_env(preload=False)
+    if not at_exit:  # the test executables check for themselves
+        env["THREADLEAK_OPTIONS"] = "at_exit=0"
+    if PRELOAD_FIRST:
+        env["LD_PRELOAD"] = PRELOAD_FIRST
+    return subprocess.run(cmd, cwd=build, env=env, capture_output=True, text=True, timeout=120)
+
+
+def names_the_leak(text):
+    expect(re.search(r"#\d+\s+pool_worker\s", text), f"the blocked-at function:\n{text}")
+    expect(re.search(r"#\d+\s+pool_start\s.*\n\s+#\d+\s+test_leaky|ForgetsToStop", text),
+           f"the creating function and the leaky test:\n{text}")
+
+
+@test
+def example_plain_c_test_fails_only_the_leaky_test():
+    with tempfile.TemporaryDirectory() as d:
+        p = run_example(build_example(d, "c"), "./test_pool")
+    expect_eq((p.returncode, p.stdout), (1, "PASS test_clean\nFAIL test_leaky\n"), "results")
+    names_the_leak(p.stderr)
+
+
+@test
+def example_cmocka_test_fails_only_the_leaky_test():
+    with tempfile.TemporaryDirectory() as d:
+        p = run_example(build_example(d, "cmocka"), "./test_pool")
+    out = p.stdout + p.stderr
+    expect(p.returncode != 0, "the suite fails")
+    expect(re.search(r"\[\s+OK\s+\] test_clean", out), out)
+    # cmocka calls a failed teardown an error of its test
+    expect(re.search(r"\[\s+(FAILED|ERROR)\s+\] test_leaky", out), out)
+    expect(not re.search(r"\[\s+(FAILED|ERROR)\s+\] test_clean", out), out)
+    names_the_leak(out)
+
+
+@test
+def example_check_test_fails_only_the_leaky_test():
+    with tempfile.TemporaryDirectory() as d:
+        p = run_example(build_example(d, "check"), "./test_pool")
+    out = p.stdout + p.stderr
+    expect(p.returncode != 0, "the suite fails")
+    expect("Checks: 2, Failures: 1, Errors: 0" in out, out)
+    expect(re.search(r":F:threads:test_leaky:", out), out)
+    names_the_leak(out)
+
+
+@test
+def example_gtest_listener_fails_only_the_leaky_test():
+    with tempfile.TemporaryDirectory() as d:
+        p = run_example(build_example(d, "gtest"), "./test_pool")
+    out = p.stdout + p.stderr
+    expect(p.returncode != 0, "the suite fails")
+    expect("[       OK ] Pool.StopsItsWorkers" in out, out)
+    expect("[  FAILED  ] Pool.ForgetsToStop" in out, out)
+    expect("1 FAILED TEST" in out, out)
+    names_the_leak(out)
+
+
+@test
+def example_ctest_suite_fails_only_the_leaky_test():
+    with tempfile.TemporaryDirectory() as d:
+        build = build_example(d, "ctest")
+        p = run_example(build, "ctest", "--output-on-failure", at_exit=True)
+    out = p.stdout + p.stderr
+    expect(p.returncode != 0, "the suite fails")
+    expect(re.search(r"pool_clean \.+\s+Passed", out), out)
+    expect(re.search(r"pool_leaky \.+\*+Failed", out), out)
+    expect(re.search(r"#\d+\s+pool_start\s.*\n\s+#\d+\s+main\s", out), out)
+
+
 @test
 def installed_package_works_with_find_package_and_pkg_config():
     build = os.environ["TL_BUILD"]
