@@ -33,6 +33,8 @@ TL_API threadleak_snapshot *threadleak_snapshot_take(void)
     }
     free(tasks);
     free(tids);
+    if (snap)
+        qsort(snap->ids, snap->n, sizeof *snap->ids, tl_thread_id_cmp);
     tl_guard--;
     errno = saved;
     return snap;

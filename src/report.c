@@ -21,11 +21,24 @@ static void kernel_state(tl_row *row, const tl_task *task)
     tl_proc_wait_object(row->tid, row->object, sizeof row->object);
 }
 
+int tl_thread_id_cmp(const void *a, const void *b)
+{
+    pid_t x = ((const tl_thread_id *)a)->tid, y = ((const tl_thread_id *)b)->tid;
+    return (x > y) - (x < y);
+}
+
+/* The baseline is sorted by tid; a tid may appear twice (alive, and finished but unjoined). */
 static bool in_baseline(const tl_filter *f, const tl_row *row)
 {
-    for (size_t i = 0; i < f->nbaseline; i++)
-        if (f->baseline[i].tid == row->tid &&
-            (!row->start || !f->baseline[i].start || f->baseline[i].start == row->start))
+    tl_thread_id key = {.tid = row->tid};
+    const tl_thread_id *hit = f->nbaseline ? bsearch(&key, f->baseline, f->nbaseline,
+                                                     sizeof key, tl_thread_id_cmp) : NULL;
+    if (!hit)
+        return false;
+    while (hit > f->baseline && hit[-1].tid == row->tid)
+        hit--;
+    for (; hit < f->baseline + f->nbaseline && hit->tid == row->tid; hit++)
+        if (!row->start || !hit->start || hit->start == row->start)
             return true;
     return false;
 }

@@ -107,7 +107,7 @@ unsigned tl_fd_kind(int fd);           /* learns it on first use */
 void tl_fd_set(int fd, unsigned kind); /* TL_FD_UNKNOWN to forget */
 
 /* ---- wait.c: where a thread waits, recorded at almost no cost (see wait.c) ---- */
-enum { TL_WAIT_IDLE, TL_WAIT_WRITING, TL_WAIT_BLOCKED, TL_WAIT_PINNED };
+enum { TL_WAIT_IDLE, TL_WAIT_WRITING, TL_WAIT_BLOCKED, TL_WAIT_PINNED, TL_WAIT_PINNED_WAITED };
 typedef enum { TL_OBJ_NONE, TL_OBJ_ADDR, TL_OBJ_FD, TL_OBJ_THREAD } tl_object_kind;
 typedef struct tl_wait {
     atomic_int phase;
@@ -268,9 +268,10 @@ extern tl_rules *tl_file_rules; /* from the suppressions option, read at start-u
 
 /* ---- report.c: collect, group, render, write ---- */
 typedef struct tl_thread_id { pid_t tid; unsigned long long start; } tl_thread_id;
+int tl_thread_id_cmp(const void *a, const void *b); /* by tid */
 typedef struct tl_filter {
     const tl_rules *rules[2];        /* threads matching any are left out, and not counted */
-    const tl_thread_id *baseline;    /* threads alive then are left out */
+    const tl_thread_id *baseline;    /* threads alive then are left out; sorted by tid */
     size_t nbaseline;
     bool every_thread_leaks;         /* verify_none: a running thread has not ended either */
     bool no_resources;

@@ -6,7 +6,8 @@
 
    A report pins a wait (BLOCKED -> PINNED) before it reads it, and a thread whose wait ends while it
    is pinned waits in tl_wait_end_slow until the report lets go, so the frames read are never torn
-   down under the reader. Begin claims the slot (IDLE -> WRITING) so that a signal handler that waits
+   down under the reader. The waiting thread says so (PINNED -> PINNED_WAITED): a report wakes it
+   only then, not with a system call for every wait it reads. Begin claims the slot (IDLE -> WRITING) so that a signal handler that waits
    inside a wait, or a report, never sees a half-written record. */
 #include "tl.h"
 
@@ -49,11 +50,17 @@ static void futex(atomic_int *addr, int op, int val)
 void tl_wait_end_slow(tl_wait *w)
 {
     /* Pinned by a report: it lets go soon, and wakes us. */
-    int phase;
-    while ((phase = atomic_load_explicit(&w->phase, memory_order_acquire)) == TL_WAIT_PINNED)
-        futex(&w->phase, FUTEX_WAIT, TL_WAIT_PINNED);
-    if (phase == TL_WAIT_BLOCKED)
-        atomic_store_explicit(&w->phase, TL_WAIT_IDLE, memory_order_release);
+    for (;;) {
+        int phase = atomic_load_explicit(&w->phase, memory_order_acquire);
+        if (phase == TL_WAIT_BLOCKED &&
+            atomic_compare_exchange_strong_explicit(&w->phase, &phase, TL_WAIT_IDLE,
+                                                    memory_order_release, memory_order_relaxed))
+            return;
+        if (phase == TL_WAIT_PINNED)
+            atomic_compare_exchange_strong(&w->phase, &phase, TL_WAIT_PINNED_WAITED);
+        else if (phase == TL_WAIT_PINNED_WAITED)
+            futex(&w->phase, FUTEX_WAIT, TL_WAIT_PINNED_WAITED);
+    }
 }
 
 bool tl_wait_pin(tl_wait *w)
@@ -65,8 +72,9 @@ bool tl_wait_pin(tl_wait *w)
 
 void tl_wait_unpin(tl_wait *w)
 {
-    atomic_store_explicit(&w->phase, TL_WAIT_BLOCKED, memory_order_release);
-    futex(&w->phase, FUTEX_WAKE, 1);
+    if (atomic_exchange_explicit(&w->phase, TL_WAIT_BLOCKED, memory_order_release) ==
+        TL_WAIT_PINNED_WAITED)
+        futex(&w->phase, FUTEX_WAKE, 1);
 }
 
 const tl_stack *tl_wait_stack(tl_wait *w)

@@ -37,6 +37,8 @@ xz_seconds() { local a b; a=$(date +%s.%N); xz -T2 -1 -c "$data/text" > /dev/nul
 export -f xz_seconds; export data
 bench "xz -T2 -1 on 135 MB" bash -c xz_seconds
 
+THREADLEAK_OPTIONS=at_exit=0 "$build/bin/bench-verify_10k"
+
 # Why waits save registers and unwind only when a report asks: the two costs per wait.
 "$build/bin/bench-unwind_cost"
 
