@@ -763,6 +763,15 @@ def run_example(build, *cmd, at_exit=False):
     return subprocess.run(cmd, cwd=build, env=env, capture_output=True, text=True, timeout=120)
 
 
+def failing_example(name, *cmd, at_exit=False):
+    """Builds examples/testing/NAME, runs cmd there; the suite must fail. Returns all it printed."""
+    with tempfile.TemporaryDirectory() as d:
+        p = run_example(build_example(d, name), *cmd, at_exit=at_exit)
+    out = p.stdout + p.stderr
+    expect(p.returncode != 0, f"the {name} suite fails:\n{out}")
+    return out
+
+
 def names_the_leak(text):
     expect(re.search(r"#\d+\s+pool_worker\s", text), f"the blocked-at function:\n{text}")
     expect(re.search(r"#\d+\s+pool_start\s.*\n\s+#\d+\s+test_leaky|ForgetsToStop", text),
@@ -779,10 +788,7 @@ def example_plain_c_test_fails_only_the_leaky_test():
 
 @test
 def example_cmocka_test_fails_only_the_leaky_test():
-    with tempfile.TemporaryDirectory() as d:
-        p = run_example(build_example(d, "cmocka"), "./test_pool")
-    out = p.stdout + p.stderr
-    expect(p.returncode != 0, "the suite fails")
+    out = failing_example("cmocka", "./test_pool")
     expect(re.search(r"\[\s+OK\s+\] test_clean", out), out)
     # cmocka calls a failed teardown an error of its test
     expect(re.search(r"\[\s+(FAILED|ERROR)\s+\] test_leaky", out), out)
@@ -792,10 +798,7 @@ def example_cmocka_test_fails_only_the_leaky_test():
 
 @test
 def example_check_test_fails_only_the_leaky_test():
-    with tempfile.TemporaryDirectory() as d:
-        p = run_example(build_example(d, "check"), "./test_pool")
-    out = p.stdout + p.stderr
-    expect(p.returncode != 0, "the suite fails")
+    out = failing_example("check", "./test_pool")
     expect("Checks: 2, Failures: 1, Errors: 0" in out, out)
     expect(re.search(r":F:threads:test_leaky:", out), out)
     names_the_leak(out)
@@ -803,10 +806,7 @@ def example_check_test_fails_only_the_leaky_test():
 
 @test
 def example_gtest_listener_fails_only_the_leaky_test():
-    with tempfile.TemporaryDirectory() as d:
-        p = run_example(build_example(d, "gtest"), "./test_pool")
-    out = p.stdout + p.stderr
-    expect(p.returncode != 0, "the suite fails")
+    out = failing_example("gtest", "./test_pool")
     expect("[       OK ] Pool.StopsItsWorkers" in out, out)
     expect("[  FAILED  ] Pool.ForgetsToStop" in out, out)
     expect("1 FAILED TEST" in out, out)
@@ -815,11 +815,7 @@ def example_gtest_listener_fails_only_the_leaky_test():
 
 @test
 def example_ctest_suite_fails_only_the_leaky_test():
-    with tempfile.TemporaryDirectory() as d:
-        build = build_example(d, "ctest")
-        p = run_example(build, "ctest", "--output-on-failure", at_exit=True)
-    out = p.stdout + p.stderr
-    expect(p.returncode != 0, "the suite fails")
+    out = failing_example("ctest", "ctest", "--output-on-failure", at_exit=True)
     expect(re.search(r"pool_clean \.+\s+Passed", out), out)
     expect(re.search(r"pool_leaky \.+\*+Failed", out), out)
     expect(re.search(r"#\d+\s+pool_start\s.*\n\s+#\d+\s+main\s", out), out)
