@@ -159,20 +159,34 @@ static void wait_object(const tl_wait *w, char *buf, size_t len)
     }
 }
 
-/* What is known of who could wake a thread waiting on a condition variable or semaphore. */
-static void wait_evidence(const tl_wait *w, char *buf, size_t len)
+/* Whom a waiting thread waits for, as far as the object tells: a mutex's owner, a rwlock's writer
+   (glibc keeps both tids in the public structures), the joined thread; and for a condition
+   variable or semaphore, who has woken it before. The thread is pinned in its wait, so the object
+   is alive. */
+static void wait_target(const tl_wait *w, tl_row *r)
 {
-    pid_t tids[TL_WAKERS], last = 0;
-    const char *verb = w->state == TL_COND_WAIT ? "signalled" : "posted";
-    if (w->state != TL_COND_WAIT && w->state != TL_SEM_WAIT)
-        return;
-    int n = tl_wakers(w->object, tids, &last);
-    tl_task task;
-    if (n == 0)
-        snprintf(buf, len, "never %s", verb);
-    else if (n > 0)
-        snprintf(buf, len, "last %s by tid %d%s", verb, (int)last,
-                 tl_proc_task(last, &task) && task.state != 'Z' ? "" : ", which has exited");
+    tl_thread *target;
+    r->nwakers = -1;
+    switch (w->state) {
+    case TL_MUTEX_LOCK:
+        r->waits_for = __atomic_load_n(&((pthread_mutex_t *)w->object)->__data.__owner, __ATOMIC_RELAXED);
+        break;
+    case TL_RWLOCK_READ:
+    case TL_RWLOCK_WRITE:
+        r->waits_for = (pid_t)__atomic_load_n(&((pthread_rwlock_t *)w->object)->__data.__cur_writer,
+                                              __ATOMIC_RELAXED);
+        break;
+    case TL_JOIN:
+        HASH_FIND(hh, table, &w->object, sizeof(pthread_t), target);
+        r->waits_for = target ? atomic_load(&target->tid) : 0;
+        break;
+    case TL_COND_WAIT:
+    case TL_SEM_WAIT:
+        r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker);
+        break;
+    default:
+        break;
+    }
 }
 
 /* The state of a live thread that is waiting in a wrapper, with the stack of that wait. */
@@ -184,7 +198,7 @@ static void read_wait(tl_thread *t, tl_row *r)
     r->state = w->state;
     r->since_ns = w->since_ns;
     wait_object(w, r->object, sizeof r->object);
-    wait_evidence(w, r->evidence, sizeof r->evidence);
+    wait_target(w, r);
     r->blocked_at = tl_wait_stack(w);
     tl_wait_unpin(w);
 }

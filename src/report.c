@@ -28,6 +28,13 @@ int tl_thread_id_cmp(const void *a, const void *b)
 }
 
 /* The baseline is sorted by tid; a tid may appear twice (alive, and finished but unjoined). */
+static bool alive(const tl_report *r, pid_t tid)
+{
+    tl_task key = {.tid = tid};
+    const tl_task *t = bsearch(&key, r->tasks, r->ntasks, sizeof key, task_cmp);
+    return t && t->state != 'Z' && t->state != 'X';
+}
+
 static bool in_baseline(const tl_filter *f, const tl_row *row)
 {
     tl_thread_id key = {.tid = row->tid};
@@ -191,13 +198,18 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     r->nrows = kept;
     r->threads_total = kept + excluded;
     free(seen);
-    free(tasks);
     if (!(r->sym = tl_symbolizer_new())) {
+        free(tasks);
         tl_report_free(r);
         return NULL;
     }
     apply_filter(r, filter);
-    tl_verdicts_assign(r);
+    r->tasks = tasks;
+    r->ntasks = ntasks;
+    tl_verdicts_assign(r, alive);
+    r->tasks = NULL;
+    r->ntasks = 0;
+    free(tasks);
     if (!filter->no_resources)
         r->nresources = tl_resource_groups(&r->resources);
     if ((!filter->no_resources && !r->resources) || !make_groups(r)) {

@@ -153,11 +153,15 @@ typedef struct tl_row {
     bool untracked;           /* not created through our pthread_create: no creation stack */
     char object[48];          /* what it waits on, "" when nothing */
     char evidence[96];        /* what is known of who could wake it, "" when nothing */
+    pid_t waits_for;          /* the thread it waits on: a lock's owner, a joined thread; or 0 */
+    int nwakers;              /* for a cond or sem: distinct past wakers, -1 unknown */
+    pid_t wakers[TL_WAKERS], last_waker;
     uint64_t since_ns;        /* blocked (or finished) since */
     const tl_stack *blocked_at, *created_at;
 } tl_row;
 struct tl_report;
-void tl_verdicts_assign(struct tl_report *r);
+/* Verdicts for the rows of r, with evidence; alive(tid) says whether a thread still runs. */
+void tl_verdicts_assign(struct tl_report *r, bool (*alive)(const struct tl_report *r, pid_t tid));
 
 /* ---- registry.c: every thread created through pthread_create, until joined or detached ---- */
 typedef struct tl_thread {
@@ -297,6 +301,8 @@ typedef struct tl_report {
     size_t nresources;
     pid_t timer_helper;       /* glibc's timer thread, counted with the timers, 0 if none */
     bool every_thread_leaks;  /* threads_leaked counts running threads too */
+    const tl_task *tasks;     /* every thread of the process, sorted by tid, while collecting */
+    size_t ntasks;
     tl_symbolizer *sym;
 } tl_report;
 tl_report *tl_report_collect(const char *trigger, const tl_filter *filter);

@@ -2,6 +2,9 @@
    until there is proof that nothing will wake it, a waiting thread is only "blocked". */
 #include "tl.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 static const char *const state_names[] = {
     [TL_RUNNING] = "running", [TL_COND_WAIT] = "cond_wait", [TL_MUTEX_LOCK] = "mutex_lock",
     [TL_RWLOCK_READ] = "rwlock_read", [TL_RWLOCK_WRITE] = "rwlock_write", [TL_SEM_WAIT] = "sem_wait",
@@ -27,15 +30,132 @@ const char *tl_verdict_name(tl_verdict v)
     return verdict_names[v];
 }
 
-void tl_verdicts_assign(tl_report *r)
+typedef struct node {
+    pid_t tid;
+    size_t row;
+} node;
+
+static int node_cmp(const void *a, const void *b)
+{
+    pid_t x = ((const node *)a)->tid, y = ((const node *)b)->tid;
+    return (x > y) - (x < y);
+}
+
+/* The row of the thread a row waits for, or SIZE_MAX when it waits for none we list. */
+static size_t target(const tl_report *r, const node *nodes, const tl_row *row)
+{
+    node key = {.tid = row->waits_for};
+    const node *hit = row->waits_for ? bsearch(&key, nodes, r->nrows, sizeof key, node_cmp) : NULL;
+    return hit ? hit->row : SIZE_MAX;
+}
+
+static bool waiting(const tl_row *row)
+{
+    return row->state != TL_RUNNING && row->state != TL_EXITED_UNJOINED;
+}
+
+/* Marks every thread on a wait-for cycle as deadlocked. Each thread waits for at most one other,
+   so a walk from each thread either ends or comes back on itself. */
+static void find_cycles(tl_report *r, const node *nodes, size_t *next)
+{
+    unsigned char *seen = calloc(r->nrows, 1); /* 0 new, 1 on this walk, 2 done */
+    if (!seen)
+        return;
+    for (size_t start = 0; start < r->nrows; start++) {
+        size_t i = start;
+        while (i != SIZE_MAX && !seen[i]) {
+            seen[i] = 1;
+            i = next[i];
+        }
+        if (i != SIZE_MAX && seen[i] == 1) { /* back on this walk: i is on a cycle */
+            char *ev = r->rows[i].evidence;
+            size_t len = sizeof r->rows[i].evidence, used = (size_t)snprintf(ev, len, "wait-for cycle: tid %d", (int)r->rows[i].tid);
+            for (size_t j = next[i]; used < len; j = next[j]) {
+                used += (size_t)snprintf(ev + used, len - used, " -> tid %d", (int)r->rows[j].tid);
+                if (j == i)
+                    break;
+            }
+            size_t j = i;
+            do {
+                r->rows[j].verdict = TL_DEADLOCK;
+                if (j != i)
+                    memcpy(r->rows[j].evidence, ev, sizeof r->rows[j].evidence);
+                j = next[j];
+            } while (j != i);
+        }
+        for (i = start; i != SIZE_MAX && seen[i] == 1; i = next[i])
+            seen[i] = 2;
+    }
+    free(seen);
+    (void)nodes;
+}
+
+/* A wait that nothing alive will end, on the evidence of the object alone. */
+static void find_orphans(tl_report *r, bool (*alive)(const tl_report *, pid_t))
 {
     for (size_t i = 0; i < r->nrows; i++) {
         tl_row *row = &r->rows[i];
-        if (row->state == TL_EXITED_UNJOINED)
-            row->verdict = TL_UNJOINED;
-        else if (row->state == TL_RUNNING)
-            row->verdict = TL_VERDICT_RUNNING;
-        else
-            row->verdict = TL_BLOCKED;
+        if (row->verdict != TL_BLOCKED)
+            continue;
+        const char *verb = row->state == TL_COND_WAIT ? "signalled" : "posted";
+        if ((row->state == TL_MUTEX_LOCK || row->state == TL_RWLOCK_READ ||
+             row->state == TL_RWLOCK_WRITE) && row->waits_for && !alive(r, row->waits_for)) {
+            row->verdict = TL_ORPHANED;
+            snprintf(row->evidence, sizeof row->evidence, "owner tid %d has exited", (int)row->waits_for);
+        } else if ((row->state == TL_COND_WAIT || row->state == TL_SEM_WAIT) && row->nwakers == 0) {
+            snprintf(row->evidence, sizeof row->evidence, "never %s", verb);
+        } else if ((row->state == TL_COND_WAIT || row->state == TL_SEM_WAIT) && row->nwakers > 0) {
+            int living = 0;
+            for (int w = 0; w < row->nwakers; w++)
+                living += alive(r, row->wakers[w]);
+            if (!living)
+                row->verdict = TL_ORPHANED;
+            if (!living && row->nwakers > 1)
+                snprintf(row->evidence, sizeof row->evidence,
+                         "every one of its %d past wakers has exited, the last tid %d", row->nwakers,
+                         (int)row->last_waker);
+            else
+                snprintf(row->evidence, sizeof row->evidence, "last %s by tid %d%s", verb,
+                         (int)row->last_waker, alive(r, row->last_waker) ? "" : ", which has exited");
+        }
     }
+}
+
+void tl_verdicts_assign(tl_report *r, bool (*alive)(const tl_report *, pid_t))
+{
+    for (size_t i = 0; i < r->nrows; i++) {
+        tl_row *row = &r->rows[i];
+        row->verdict = row->state == TL_EXITED_UNJOINED ? TL_UNJOINED
+                       : row->state == TL_RUNNING       ? TL_VERDICT_RUNNING
+                                                        : TL_BLOCKED;
+    }
+    node *nodes = malloc((r->nrows + 1) * sizeof *nodes);
+    size_t *next = malloc((r->nrows + 1) * sizeof *next);
+    if (nodes && next) {
+        for (size_t i = 0; i < r->nrows; i++)
+            nodes[i] = (node){r->rows[i].tid, i};
+        qsort(nodes, r->nrows, sizeof *nodes, node_cmp);
+        for (size_t i = 0; i < r->nrows; i++)
+            next[i] = waiting(&r->rows[i]) ? target(r, nodes, &r->rows[i]) : SIZE_MAX;
+        find_cycles(r, nodes, next);
+    }
+    find_orphans(r, alive);
+    /* Waiting behind a stuck thread is being stuck: spread along the edges until nothing changes. */
+    for (bool changed = nodes && next; changed;) {
+        changed = false;
+        for (size_t i = 0; i < r->nrows; i++) {
+            tl_row *row = &r->rows[i];
+            if (row->verdict != TL_BLOCKED || next[i] == SIZE_MAX)
+                continue;
+            const tl_row *t = &r->rows[next[i]];
+            if (t->verdict == TL_DEADLOCK || t->verdict == TL_ORPHANED) {
+                row->verdict = t->verdict;
+                snprintf(row->evidence, sizeof row->evidence, "waits for tid %d, which is %s",
+                         (int)t->tid, t->verdict == TL_DEADLOCK ? "deadlocked" : "orphaned");
+                changed = true;
+            }
+        }
+    }
+    free(nodes);
+    free(next);
 }

@@ -1,0 +1,154 @@
+/* Threads that can never wake, and healthy ones that merely wait: verdicts MODE.
+   abba          two threads each holding the mutex the other wants
+   cycle3        three threads in a ring of mutexes, and a fourth waiting behind them
+   join_cycle    two threads joining each other
+   owner_exited  a mutex whose owner ended without unlocking it, and a thread joining its waiter
+   healthy       an idle pool, a server in accept, a sleeper, a pool its live producer signals
+   pileup N      N threads waiting at one site */
+#define _GNU_SOURCE
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static pthread_mutex_t m[3] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+                               PTHREAD_MUTEX_INITIALIZER};
+static pthread_barrier_t ready;
+
+static void *lock_then(void *arg)
+{
+    int i = (int)(long)arg, n = i >= 10 ? 3 : 2;
+    i %= 10;
+    pthread_mutex_lock(&m[i]);
+    pthread_barrier_wait(&ready);
+    pthread_mutex_lock(&m[(i + 1) % n]); /* lock-site */
+    return NULL;
+}
+
+static pthread_t spawn(void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, fn, arg) != 0)
+        exit(90);
+    return t;
+}
+
+static void *behind(void *arg)
+{
+    pthread_mutex_lock(&m[0]);
+    return arg;
+}
+
+static pthread_t joined[2];
+static void *join_other(void *arg)
+{
+    int i = (int)(long)arg;
+    pthread_barrier_wait(&ready);
+    pthread_join(joined[!i], NULL);
+    return NULL;
+}
+
+static void *lock_and_leave(void *arg)
+{
+    pthread_mutex_lock(&m[0]);
+    return arg; /* BUG: never unlocks */
+}
+
+static void *join_it(void *arg)
+{
+    pthread_join(*(pthread_t *)arg, NULL);
+    return NULL;
+}
+
+static pthread_mutex_t q = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work = PTHREAD_COND_INITIALIZER, more = PTHREAD_COND_INITIALIZER;
+static int jobs;
+
+static void *idle_worker(void *arg)
+{
+    pthread_mutex_lock(&q);
+    for (;;)
+        pthread_cond_wait(arg, &q);
+    return NULL;
+}
+
+static void *producer(void *arg)
+{
+    for (;;) {
+        pthread_mutex_lock(&q);
+        jobs++;
+        pthread_cond_signal(&more);
+        pthread_mutex_unlock(&q);
+        sleep(1);
+    }
+    return arg;
+}
+
+static void *server(void *arg)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 1))
+        exit(91);
+    for (;;)
+        close(accept(s, NULL, NULL));
+    return arg;
+}
+
+static void *sleeper(void *arg)
+{
+    for (;;)
+        sleep(1);
+    return arg;
+}
+
+static void *waits_at_one_site(void *arg)
+{
+    pthread_mutex_lock(&q);
+    for (;;)
+        pthread_cond_wait(&work, &q); /* pileup-site */
+    return arg;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "abba") == 0) {
+        pthread_barrier_init(&ready, NULL, 2);
+        spawn(lock_then, (void *)0L);
+        spawn(lock_then, (void *)1L);
+    } else if (strcmp(mode, "cycle3") == 0) {
+        pthread_barrier_init(&ready, NULL, 3);
+        for (long i = 0; i < 3; i++)
+            spawn(lock_then, (void *)(10 + i));
+        usleep(20000);
+        spawn(behind, NULL);
+    } else if (strcmp(mode, "join_cycle") == 0) {
+        pthread_barrier_init(&ready, NULL, 2);
+        joined[0] = spawn(join_other, (void *)0L);
+        joined[1] = spawn(join_other, (void *)1L);
+    } else if (strcmp(mode, "owner_exited") == 0) {
+        pthread_t owner = spawn(lock_and_leave, NULL);
+        pthread_join(owner, NULL);
+        static pthread_t waiter;
+        waiter = spawn(behind, NULL);
+        spawn(join_it, &waiter);
+    } else if (strcmp(mode, "healthy") == 0) {
+        for (int i = 0; i < 3; i++)
+            spawn(idle_worker, &work);
+        spawn(idle_worker, &more);
+        spawn(producer, NULL);
+        spawn(server, NULL);
+        spawn(sleeper, NULL);
+    } else if (strcmp(mode, "pileup") == 0 && argc > 2) {
+        for (int i = atoi(argv[2]); i > 0; i--)
+            spawn(waits_at_one_site, NULL);
+    } else {
+        return 2;
+    }
+    usleep(100000);
+    return 0;
+}
