@@ -10,6 +10,9 @@
 
 #define FD_TABLE (1u << 20)
 static _Atomic unsigned char kinds[FD_TABLE];
+/* What a pipe's or queue's descriptors share, for the wakers table: the pipe's serial number, the
+   queue's inode. Only pages of descriptors in use are ever touched. */
+static _Atomic uint32_t ids[FD_TABLE];
 
 unsigned tl_fd_kind(int fd)
 {
@@ -40,6 +43,25 @@ unsigned tl_fd_kind(int fd)
 
 void tl_fd_set(int fd, unsigned kind)
 {
-    if (fd >= 0 && (unsigned)fd < FD_TABLE)
+    if (fd >= 0 && (unsigned)fd < FD_TABLE) {
         atomic_store_explicit(&kinds[fd], (unsigned char)kind, memory_order_relaxed);
+        if (kind == TL_FD_UNKNOWN)
+            atomic_store_explicit(&ids[fd], 0, memory_order_relaxed);
+    }
+}
+
+void tl_fd_set_id(int fd, uint32_t id)
+{
+    if (fd >= 0 && (unsigned)fd < FD_TABLE)
+        atomic_store_explicit(&ids[fd], id, memory_order_relaxed);
+}
+
+uintptr_t tl_fd_waker_key(int fd)
+{
+    if (fd < 0 || (unsigned)fd >= FD_TABLE)
+        return 0;
+    uint32_t id = atomic_load_explicit(&ids[fd], memory_order_relaxed);
+    unsigned kind = atomic_load_explicit(&kinds[fd], memory_order_relaxed) & ~TL_FD_NONBLOCK;
+    /* odd keys: never the address of an object, which is aligned */
+    return id ? ((uintptr_t)id << 3) | (kind == TL_FD_MQUEUE ? 3 : 1) : 0;
 }

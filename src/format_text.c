@@ -12,16 +12,23 @@ static const char *trigger_words(const char *trigger)
     return strcmp(trigger, "exit") == 0 ? "at exit" : strcmp(trigger, "signal") == 0 ? "on signal" : "on request";
 }
 
-static void duration(FILE *out, uint64_t ms)
+void tl_duration(char *buf, size_t len, uint64_t ms)
 {
     if (ms < 1000)
-        fprintf(out, "%llu ms", (unsigned long long)ms);
+        snprintf(buf, len, "%llu ms", (unsigned long long)ms);
     else if (ms < 120000)
-        fprintf(out, "%.1f s", ms / 1e3);
+        snprintf(buf, len, "%.1f s", ms / 1e3);
     else if (ms < 7200000)
-        fprintf(out, "%.1f min", ms / 6e4);
+        snprintf(buf, len, "%.1f min", ms / 6e4);
     else
-        fprintf(out, "%.1f h", ms / 3.6e6);
+        snprintf(buf, len, "%.1f h", ms / 3.6e6);
+}
+
+static void duration(FILE *out, uint64_t ms)
+{
+    char buf[32];
+    tl_duration(buf, sizeof buf, ms);
+    fputs(buf, out);
 }
 
 static void frames(FILE *out, tl_report *r, const tl_stack *s)

@@ -24,7 +24,6 @@ static inline tl_state io_state(int fd, tl_state on_pipe, tl_state on_socket)
     } while (0)
 
 #define READING(fd) io_state(fd, TL_PIPE_READ, TL_SOCKET_READ)
-#define WRITING(fd) io_state(fd, TL_PIPE_WRITE, TL_SOCKET_WRITE)
 #define ON_SOCKET(fd, flags, state) \
     ((flags) & MSG_DONTWAIT ? TL_RUNNING : io_state(fd, TL_RUNNING, state))
 
@@ -38,14 +37,26 @@ TL_API ssize_t readv(int fd, const struct iovec *iov, int n)
     FD_CALL(fd, READING(fd), real.readv(fd, iov, n));
 }
 
+/* A write to a pipe wakes its readers: noted for the verdicts. */
+static inline tl_state writing(int fd)
+{
+    tl_state state = io_state(fd, TL_PIPE_WRITE, TL_SOCKET_WRITE);
+    if (state == TL_PIPE_WRITE) {
+        uintptr_t key = tl_fd_waker_key(fd);
+        if (key)
+            tl_waker_note(key);
+    }
+    return state;
+}
+
 TL_API ssize_t write(int fd, const void *buf, size_t n)
 {
-    FD_CALL(fd, WRITING(fd), real.write(fd, buf, n));
+    FD_CALL(fd, writing(fd), real.write(fd, buf, n));
 }
 
 TL_API ssize_t writev(int fd, const struct iovec *iov, int n)
 {
-    FD_CALL(fd, WRITING(fd), real.writev(fd, iov, n));
+    FD_CALL(fd, writing(fd), real.writev(fd, iov, n));
 }
 
 TL_API ssize_t recv(int fd, void *buf, size_t n, int flags)
@@ -151,8 +162,10 @@ static void pipe_made(const int fds[2], int flags)
     tl_fd_set(fds[0], kind);
     tl_fd_set(fds[1], kind);
     tl_guard++;
-    tl_resource_pipe(fds, tl_stack_capture());
+    unsigned serial = tl_resource_pipe(fds, tl_stack_capture());
     tl_guard--;
+    tl_fd_set_id(fds[0], serial);
+    tl_fd_set_id(fds[1], serial);
 }
 
 TL_API int pipe(int fds[2])
@@ -201,7 +214,10 @@ static int copied(int old, int fd)
 {
     if (fd >= 0 && fd != old) {
         int saved = errno;
+        uintptr_t key = tl_fd_waker_key(old);
         forget(fd);
+        if (key)
+            tl_fd_set_id(fd, (uint32_t)(key >> 3));
         tl_guard++;
         tl_resource_dup(old, fd);
         tl_guard--;

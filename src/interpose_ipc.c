@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 
 static void made(tl_res_kind kind, uintptr_t id)
 {
@@ -31,6 +32,9 @@ TL_API mqd_t mq_open(const char *name, int oflag, ...)
     int saved = errno;
     if (q != (mqd_t)-1) {
         tl_fd_set(q, TL_FD_MQUEUE | (oflag & O_NONBLOCK ? TL_FD_NONBLOCK : 0));
+        struct stat st; /* the queue's inode: the same for every descriptor of it */
+        if (fstat(q, &st) == 0)
+            tl_fd_set_id(q, (uint32_t)st.st_ino);
         made(TL_RES_MQUEUE, (uintptr_t)q);
     }
     errno = saved;
@@ -58,14 +62,24 @@ TL_API int mq_close(mqd_t q)
         return TL_WAIT(state, TL_OBJ_FD, q, call);                                                \
     } while (0)
 
+/* A send wakes the queue's receivers: noted for the verdicts. */
+static inline void sending(mqd_t q)
+{
+    uintptr_t key = tl_fd_waker_key(q);
+    if (key)
+        tl_waker_note(key);
+}
+
 TL_API int mq_send(mqd_t q, const char *msg, size_t len, unsigned prio)
 {
+    sending(q);
     MQ_CALL(q, TL_MQ_SEND, real.mq_send(q, msg, len, prio));
 }
 
 TL_API int mq_timedsend(mqd_t q, const char *msg, size_t len, unsigned prio,
                         const struct timespec *t)
 {
+    sending(q);
     MQ_CALL(q, TL_MQ_SEND, real.mq_timedsend(q, msg, len, prio, t));
 }
 

@@ -10,6 +10,9 @@
 
 tl_lock tl_registry_lock;
 static tl_thread *table;
+/* When recent threads ended, for evidence ("exited 5 s ago"): a ring, newest overwriting oldest. */
+static struct { pid_t tid; uint64_t ns; } exits[1024];
+static unsigned exits_next;
 __thread tl_thread *tl_self __attribute__((tls_model("initial-exec")));
 
 /* Drops one reference; the caller holds the registry lock. */
@@ -76,6 +79,9 @@ void tl_thread_ended(tl_thread *t)
     tl_lock_acquire(&tl_registry_lock);
     t->exited = true;
     t->exited_ns = now;
+    unsigned slot = exits_next++ % (sizeof exits / sizeof *exits);
+    exits[slot].tid = atomic_load(&t->tid);
+    exits[slot].ns = now;
     if (t->detached && t->listed)
         unlist(t);
     tl_self = NULL;
@@ -184,6 +190,11 @@ static void wait_target(const tl_wait *w, tl_row *r)
     case TL_SEM_WAIT:
         r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker);
         break;
+    case TL_PIPE_READ:
+    case TL_MQ_RECEIVE:
+        if (tl_fd_waker_key((int)w->object))
+            r->nwakers = tl_wakers(tl_fd_waker_key((int)w->object), r->wakers, &r->last_waker);
+        break;
     default:
         break;
     }
@@ -201,6 +212,18 @@ static void read_wait(tl_thread *t, tl_row *r)
     wait_target(w, r);
     r->blocked_at = tl_wait_stack(w);
     tl_wait_unpin(w);
+}
+
+uint64_t tl_registry_exit_time(pid_t tid)
+{
+    const unsigned n = sizeof exits / sizeof *exits;
+    uint64_t ns = 0;
+    tl_lock_acquire(&tl_registry_lock);
+    for (unsigned back = 1; back <= n && back <= exits_next && !ns; back++) /* newest first */
+        if (exits[(exits_next - back) % n].tid == tid)
+            ns = exits[(exits_next - back) % n].ns;
+    tl_lock_release(&tl_registry_lock);
+    return ns;
 }
 
 bool tl_registry_tracks(pid_t tid)

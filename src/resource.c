@@ -66,13 +66,14 @@ void tl_resource_add(tl_res_kind kind, uintptr_t id, const tl_stack *created_at)
     tl_lock_release(&tl_resource_lock);
 }
 
-void tl_resource_pipe(const int fds[2], const tl_stack *created_at)
+unsigned tl_resource_pipe(const int fds[2], const tl_stack *created_at)
 {
     tl_lock_acquire(&tl_resource_lock);
     unsigned serial = ++serials;
     add(TL_RES_PIPE, (uintptr_t)fds[0], serial, created_at);
     add(TL_RES_PIPE, (uintptr_t)fds[1], serial, created_at);
     tl_lock_release(&tl_resource_lock);
+    return serial;
 }
 
 void tl_resource_remove(tl_res_kind kind, uintptr_t id)

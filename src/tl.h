@@ -105,6 +105,8 @@ void tl_wakers_forget(uintptr_t object);  /* a new object at this address */
 enum { TL_FD_UNKNOWN, TL_FD_OTHER, TL_FD_PIPE, TL_FD_SOCKET, TL_FD_MQUEUE, TL_FD_NONBLOCK = 0x10 };
 unsigned tl_fd_kind(int fd);           /* learns it on first use */
 void tl_fd_set(int fd, unsigned kind); /* TL_FD_UNKNOWN to forget */
+void tl_fd_set_id(int fd, uint32_t id); /* a pipe's serial, a queue's inode */
+uintptr_t tl_fd_waker_key(int fd);      /* the wakers table's key for fd's pipe or queue, or 0 */
 
 /* ---- wait.c: where a thread waits, recorded at almost no cost (see wait.c) ---- */
 enum { TL_WAIT_IDLE, TL_WAIT_WRITING, TL_WAIT_BLOCKED, TL_WAIT_PINNED, TL_WAIT_PINNED_WAITED };
@@ -152,7 +154,7 @@ typedef struct tl_row {
     tl_verdict verdict;
     bool untracked;           /* not created through our pthread_create: no creation stack */
     char object[48];          /* what it waits on, "" when nothing */
-    char evidence[96];        /* what is known of who could wake it, "" when nothing */
+    char evidence[160];       /* what is known of who could wake it, "" when nothing */
     pid_t waits_for;          /* the thread it waits on: a lock's owner, a joined thread; or 0 */
     int nwakers;              /* for a cond or sem: distinct past wakers, -1 unknown */
     pid_t wakers[TL_WAKERS], last_waker;
@@ -190,6 +192,7 @@ void tl_thread_release(tl_thread *t);
 void tl_thread_set_name(pthread_t handle, const char *name);
 bool tl_registry_all_exited(pid_t except);
 bool tl_registry_tracks(pid_t tid);
+uint64_t tl_registry_exit_time(pid_t tid); /* when a thread we made ended, 0 if unknown */
 size_t tl_registry_tids(pid_t **tids); /* of every listed thread, finished or not */
 size_t tl_registry_rows(tl_row **rows, size_t extra);
 void tl_registry_fork_child(void); /* with the lock held */
@@ -236,7 +239,8 @@ typedef struct tl_resource_group {
 } tl_resource_group;
 extern tl_lock tl_resource_lock;
 void tl_resource_add(tl_res_kind kind, uintptr_t id, const tl_stack *created_at);
-void tl_resource_pipe(const int fds[2], const tl_stack *created_at);
+/* Returns the pipe's serial number, which its descriptors share. */
+unsigned tl_resource_pipe(const int fds[2], const tl_stack *created_at);
 void tl_resource_remove(tl_res_kind kind, uintptr_t id);
 void tl_resource_closed(int fd);       /* a descriptor closed: a pipe end or a queue, maybe */
 void tl_resource_dup(int old, int fd); /* fd is now a copy of old */
@@ -312,6 +316,7 @@ char *tl_report_render(tl_report *r, tl_format format, size_t *len);
 
 /* ---- format_text.c, format_json.c, format_folded.c ---- */
 void tl_format_text(FILE *out, tl_report *r, bool per_thread);
+void tl_duration(char *buf, size_t len, uint64_t ms); /* "850 ms", "5.0 s", "3.2 min" */
 void tl_format_json(FILE *out, tl_report *r);
 void tl_format_folded(FILE *out, tl_report *r);
 

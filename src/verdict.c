@@ -90,33 +90,59 @@ static void find_cycles(tl_report *r, const node *nodes, size_t *next)
     (void)nodes;
 }
 
+/* "has exited", or "exited 5.0 s ago" when we saw it end. */
+static void exited(const tl_report *r, pid_t tid, char *buf, size_t len)
+{
+    uint64_t ns = tl_registry_exit_time(tid);
+    char ago[32];
+    tl_duration(ago, sizeof ago, ns && ns < r->now_ns ? (r->now_ns - ns) / 1000000 : 0);
+    snprintf(buf, len, ns ? "exited %s ago" : "has exited", ago);
+}
+
+/* How a waiter on each kind of object is woken: "signalled", "posted", "written", "sent". */
+static const char *wake_verb(tl_state s)
+{
+    switch (s) {
+    case TL_COND_WAIT: return "signalled";
+    case TL_SEM_WAIT: return "posted";
+    case TL_PIPE_READ: return "written";
+    case TL_MQ_RECEIVE: return "sent";
+    default: return NULL;
+    }
+}
+
 /* A wait that nothing alive will end, on the evidence of the object alone. */
 static void find_orphans(tl_report *r, bool (*alive)(const tl_report *, pid_t))
 {
+    char gone[48];
     for (size_t i = 0; i < r->nrows; i++) {
         tl_row *row = &r->rows[i];
+        const char *verb = wake_verb(row->state);
         if (row->verdict != TL_BLOCKED)
             continue;
-        const char *verb = row->state == TL_COND_WAIT ? "signalled" : "posted";
         if ((row->state == TL_MUTEX_LOCK || row->state == TL_RWLOCK_READ ||
              row->state == TL_RWLOCK_WRITE) && row->waits_for && !alive(r, row->waits_for)) {
             row->verdict = TL_ORPHANED;
-            snprintf(row->evidence, sizeof row->evidence, "owner tid %d has exited", (int)row->waits_for);
-        } else if ((row->state == TL_COND_WAIT || row->state == TL_SEM_WAIT) && row->nwakers == 0) {
+            exited(r, row->waits_for, gone, sizeof gone);
+            snprintf(row->evidence, sizeof row->evidence, "owner tid %d %s", (int)row->waits_for, gone);
+        } else if (verb && row->nwakers == 0) {
+            /* a pool freshly started waits for work: evidence, but no verdict */
             snprintf(row->evidence, sizeof row->evidence, "never %s", verb);
-        } else if ((row->state == TL_COND_WAIT || row->state == TL_SEM_WAIT) && row->nwakers > 0) {
+        } else if (verb && row->nwakers > 0) {
             int living = 0;
             for (int w = 0; w < row->nwakers; w++)
                 living += alive(r, row->wakers[w]);
             if (!living)
                 row->verdict = TL_ORPHANED;
+            bool last_alive = alive(r, row->last_waker);
+            exited(r, row->last_waker, gone, sizeof gone);
             if (!living && row->nwakers > 1)
                 snprintf(row->evidence, sizeof row->evidence,
-                         "every one of its %d past wakers has exited, the last tid %d", row->nwakers,
-                         (int)row->last_waker);
+                         "all %d that ever %s it have exited; the last, tid %d, %s", row->nwakers,
+                         verb, (int)row->last_waker, gone);
             else
-                snprintf(row->evidence, sizeof row->evidence, "last %s by tid %d%s", verb,
-                         (int)row->last_waker, alive(r, row->last_waker) ? "" : ", which has exited");
+                snprintf(row->evidence, sizeof row->evidence, "last %s by tid %d%s%s", verb,
+                         (int)row->last_waker, last_alive ? "" : ", which ", last_alive ? "" : gone);
         }
     }
 }

@@ -74,6 +74,7 @@ def report(prog, *args, options="", status=0, preload=True):
 
 
 INTERCEPTOR = r"_*interceptor_[\w.]+"
+EXITED = r"(has exited|exited [\d.]+ (ms|s|min|h) ago)"
 
 
 def user_frames(frames):
@@ -301,11 +302,11 @@ def a_condition_never_signalled_says_so():
 def a_condition_whose_signaller_exited_names_it():
     rep, p = report("waits", "signaller_exited")
     (g,) = group_by_state(rep, "cond_wait")
-    m = re.fullmatch(r"last signalled by tid (\d+), which has exited", g.get("evidence", ""))
+    m = re.fullmatch(rf"last signalled by tid (\d+), which {EXITED}", g.get("evidence", ""))
     expect(m, f"evidence {g.get('evidence')!r}")
     expect(int(m.group(1)) not in [t["tid"] for t in g["threads"]], "the signaller is not the waiter")
     text = run("waits", "signaller_exited").stderr
-    expect(re.search(r"^  evidence: last signalled by tid \d+, which has exited$", text, re.M), text)
+    expect(re.search(rf"^  evidence: last signalled by tid \d+, which {EXITED}$", text, re.M), text)
 
 
 CANCELLABLE = {"waits": ["cond_wait", "cond_timedwait", "sem_wait", "sem_clockwait", "join",
@@ -381,7 +382,7 @@ def three_thread_cycle_and_a_thread_behind_it_are_deadlocked():
 @test
 def join_cycle_is_a_deadlock():
     rep, _ = report("verdicts", "join_cycle")
-    expect_eq(verdicts_of(rep), [("join", "deadlock", 1)] * 2, "groups")
+    expect_eq(verdicts_of(rep), [("join", "deadlock", 3)], "groups")
 
 
 @test
@@ -389,7 +390,8 @@ def mutex_whose_owner_exited_is_orphaned_and_so_is_its_joiner():
     rep, _ = report("verdicts", "owner_exited")
     expect_eq(verdicts_of(rep), [("join", "orphaned", 1), ("mutex_lock", "orphaned", 1)], "groups")
     (lock,) = group_by_state(rep, "mutex_lock")
-    expect(re.fullmatch(r"owner tid \d+ has exited", lock["evidence"]), lock["evidence"])
+    expect(re.fullmatch(rf"owner tid \d+ {EXITED}", lock["evidence"]), lock["evidence"])
+    expect("ago" in lock["evidence"], "we saw the owner end: when is known")
 
 
 @test
@@ -397,6 +399,21 @@ def cond_whose_only_signaller_exited_is_orphaned():
     rep, _ = report("waits", "signaller_exited")
     (g,) = group_by_state(rep, "cond_wait")
     expect_eq(g["verdict"], "orphaned", "verdict")
+
+
+@test
+def pipe_whose_only_writer_exited_is_orphaned():
+    rep, _ = report("verdicts", "pipe_writer_exited")
+    (g,) = group_by_state(rep, "pipe_read")
+    expect_eq(g["verdict"], "orphaned", "verdict")
+    expect(re.fullmatch(rf"last written by tid \d+, which {EXITED}", g["evidence"]), g["evidence"])
+
+
+@test
+def queue_with_no_sender_says_so_but_stays_blocked():
+    rep, _ = report("verdicts", "mq_no_sender")
+    (g,) = group_by_state(rep, "mq_receive")
+    expect_eq((g["verdict"], g.get("evidence")), ("blocked", "never sent"), "verdict and evidence")
 
 
 @test

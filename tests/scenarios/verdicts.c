@@ -1,11 +1,15 @@
 /* Threads that can never wake, and healthy ones that merely wait: verdicts MODE.
    abba          two threads each holding the mutex the other wants
    cycle3        three threads in a ring of mutexes, and a fourth waiting behind them
-   join_cycle    two threads joining each other
+   join_cycle    three threads joining one another in a ring (glibc refuses a ring of two)
    owner_exited  a mutex whose owner ended without unlocking it, and a thread joining its waiter
    healthy       an idle pool, a server in accept, a sleeper, a pool its live producer signals
+   pipe_writer_exited  a reader whose pipe's only writer wrote once and ended
+   mq_no_sender  a receiver on a queue nobody sends to
    pileup N      N threads waiting at one site */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <mqueue.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -42,12 +46,12 @@ static void *behind(void *arg)
     return arg;
 }
 
-static pthread_t joined[2];
-static void *join_other(void *arg)
+static pthread_t joined[3];
+static void *join_next(void *arg)
 {
     int i = (int)(long)arg;
-    pthread_barrier_wait(&ready);
-    pthread_join(joined[!i], NULL);
+    pthread_barrier_wait(&ready); /* every handle is stored */
+    pthread_join(joined[(i + 1) % 3], NULL);
     return NULL;
 }
 
@@ -113,6 +117,30 @@ static void *waits_at_one_site(void *arg)
     return arg;
 }
 
+static int fds[2];
+static mqd_t queue;
+
+static void *write_once(void *arg)
+{
+    write(fds[1], "x", 1);
+    return arg;
+}
+
+static void *read_for_ever(void *arg)
+{
+    char c;
+    while (read(fds[0], &c, 1) == 1)
+        ;
+    return arg;
+}
+
+static void *receive(void *arg)
+{
+    char msg[64];
+    mq_receive(queue, msg, sizeof msg, NULL);
+    return arg;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -127,9 +155,10 @@ int main(int argc, char **argv)
         usleep(20000);
         spawn(behind, NULL);
     } else if (strcmp(mode, "join_cycle") == 0) {
-        pthread_barrier_init(&ready, NULL, 2);
-        joined[0] = spawn(join_other, (void *)0L);
-        joined[1] = spawn(join_other, (void *)1L);
+        pthread_barrier_init(&ready, NULL, 4);
+        for (long i = 0; i < 3; i++)
+            joined[i] = spawn(join_next, (void *)i);
+        pthread_barrier_wait(&ready);
     } else if (strcmp(mode, "owner_exited") == 0) {
         pthread_t owner = spawn(lock_and_leave, NULL);
         pthread_join(owner, NULL);
@@ -143,6 +172,20 @@ int main(int argc, char **argv)
         spawn(producer, NULL);
         spawn(server, NULL);
         spawn(sleeper, NULL);
+    } else if (strcmp(mode, "pipe_writer_exited") == 0) {
+        if (pipe(fds) != 0)
+            return 92;
+        pthread_join(spawn(write_once, NULL), NULL);
+        spawn(read_for_ever, NULL);
+    } else if (strcmp(mode, "mq_no_sender") == 0) {
+        char name[64];
+        snprintf(name, sizeof name, "/threadleak-verdicts-%d", (int)getpid());
+        struct mq_attr attr = {.mq_maxmsg = 1, .mq_msgsize = 64};
+        queue = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+        if (queue == (mqd_t)-1)
+            return 93;
+        mq_unlink(name);
+        spawn(receive, NULL);
     } else if (strcmp(mode, "pileup") == 0 && argc > 2) {
         for (int i = atoi(argv[2]); i > 0; i--)
             spawn(waits_at_one_site, NULL);
