@@ -553,11 +553,15 @@ def leaky_program_exits_with_exitcode():
 
 
 @test
-def running_thread_does_not_change_exit_status():
-    # a detached pool that has finished leaves nothing; a thread that finishes within the grace
-    # period is not a leak either
-    p = run("lifecycle", "detached", options="exitcode=66:grace_ms=1000")
-    expect_eq(p.returncode, 0, f"status; stderr: {p.stderr}")
+def running_threads_and_the_timer_helper_do_not_change_exit_status():
+    rep, _ = report("verdicts", "spinner", options="exitcode=66")
+    expect_eq([(g["state"], g["verdict"], g["count"]) for g in rep["groups"]],
+              [("running", "running", 1)], "a thread computing at exit")
+    expect_eq(rep["threads_leaked"], 0, "threads_leaked")
+    expect_eq(run("verdicts", "spinner", options="exitcode=66").returncode, 0, "status with a runner")
+    p = run("timer_helper", "kept", options="exitcode=66")
+    expect_eq(p.returncode, 0, f"status with glibc's timer thread and an undeleted timer: {p.stderr}")
+    expect("1 timer never deleted" in p.stderr, "the timer is still reported")
 
 
 # ---- options and output ----

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Each workload bare and under the library, alternately, RUNS times; prints the medians and their
-# ratio. Usage: tests/bench/run.sh [BUILD_DIR] [RUNS]
+# Each workload bare and under the library, alternately, RUNS times; prints the median times and
+# the median of the paired ratios (each run under the library against the bare run just before it,
+# which cancels most of what a shared 2-core machine does to both).
+# Usage: tests/bench/run.sh [BUILD_DIR] [RUNS]
 set -euo pipefail
 build=${1:-build}
 runs=${2:-7}
@@ -9,16 +11,15 @@ lib=$(realpath "$build/lib/libthreadleak.so")
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 bench() { # name command...
-  local name=$1 bare=() wrapped=(); shift
+  local name=$1 bare=() wrapped=() ratios=() b w; shift
   for _ in $(seq "$runs"); do
-    bare+=("$("$@")")
-    wrapped+=("$(LD_PRELOAD=$lib THREADLEAK_OPTIONS=at_exit=0 "$@")")
+    b=$("$@")
+    w=$(LD_PRELOAD=$lib THREADLEAK_OPTIONS=at_exit=0 "$@")
+    bare+=("$b") wrapped+=("$w") ratios+=("$(echo "$w / $b" | bc -l)")
   done
-  local b w
-  b=$(printf '%s\n' "${bare[@]}" | median)
-  w=$(printf '%s\n' "${wrapped[@]}" | median)
-  printf '%-40s bare %9.4f s   threadleak %9.4f s   ratio %.3f\n' "$name" "$b" "$w" \
-    "$(echo "$w / $b" | bc -l)"
+  printf '%-40s bare %9.4f s   threadleak %9.4f s   ratio %.3f\n' "$name" \
+    "$(printf '%s\n' "${bare[@]}" | median)" "$(printf '%s\n' "${wrapped[@]}" | median)" \
+    "$(printf '%s\n' "${ratios[@]}" | median)"
 }
 
 bench "uncontended mutex lock/unlock x100M" "$build/bin/bench-mutex" 100000000

@@ -6,6 +6,7 @@
    healthy       an idle pool, a server in accept, a sleeper, a pool its live producer signals
    pipe_writer_exited  a reader whose pipe's only writer wrote once and ended
    mq_no_sender  a receiver on a queue nobody sends to
+   spinner       a thread computing for ever: running, never a leak
    pileup N      N threads waiting at one site */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -117,6 +118,13 @@ static void *waits_at_one_site(void *arg)
     return arg;
 }
 
+static void *spin(void *arg)
+{
+    for (volatile unsigned long n = 0;; n++)
+        ;
+    return arg;
+}
+
 static int fds[2];
 static mqd_t queue;
 
@@ -186,6 +194,8 @@ int main(int argc, char **argv)
             return 93;
         mq_unlink(name);
         spawn(receive, NULL);
+    } else if (strcmp(mode, "spinner") == 0) {
+        spawn(spin, NULL);
     } else if (strcmp(mode, "pileup") == 0 && argc > 2) {
         for (int i = atoi(argv[2]); i > 0; i--)
             spawn(waits_at_one_site, NULL);
