@@ -21,8 +21,10 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
 
+static int waiting; /* under lock: how many waiters are in their wait */
+
 #define WAITER(name) \
-    static void *wait_##name(void *arg) { pthread_mutex_lock(&lock); for (;;) pthread_cond_wait(&never, &lock); return arg; }
+    static void *wait_##name(void *arg) { pthread_mutex_lock(&lock); waiting++; for (;;) pthread_cond_wait(&never, &lock); return arg; }
 WAITER(alpha)
 WAITER(beta)
 WAITER(gamma)
@@ -69,6 +71,7 @@ static pthread_barrier_t both;
 
 static void *concurrent_check(void *leak)
 {
+    pthread_barrier_wait(&both); /* both checkers exist: each snapshot holds the other */
     threadleak_snapshot *snap = threadleak_snapshot_take();
     pthread_barrier_wait(&both);
     if (leak)
@@ -142,7 +145,11 @@ int main(int argc, char **argv)
         waitpid(pid, NULL, 0);
     } else if (strcmp(mode, "dump") == 0 && argc > 2) {
         make_alpha();
-        usleep(20000); /* into its wait */
+        for (int in = 0; !in; usleep(1000)) {
+            pthread_mutex_lock(&lock); /* held by alpha until its cond_wait releases it */
+            in = waiting;
+            pthread_mutex_unlock(&lock);
+        }
         FILE *out = fopen(argv[2], "w");
         threadleak_opts o = {.format = "json", .out = out};
         int rc = threadleak_dump(&o);
