@@ -241,10 +241,7 @@ char *tl_report_render(tl_report *r, tl_format format, size_t *len)
     case TL_FMT_FULL: tl_format_text(out, r, true); break;
     case TL_FMT_JSON: tl_format_json(out, r); break;
     case TL_FMT_FOLDED: tl_format_folded(out, r); break;
-    case TL_FMT_PPROF:
-        tl_warn("format=pprof is not built yet; writing text");
-        tl_format_text(out, r, false);
-        break;
+    case TL_FMT_PPROF: tl_format_pprof(out, r); break;
     }
     if (fclose(out) != 0) {
         free(buf);

@@ -314,11 +314,12 @@ void tl_report_free(tl_report *r);
 /* The report rendered in format, in one malloc'd buffer; NULL when out of memory. */
 char *tl_report_render(tl_report *r, tl_format format, size_t *len);
 
-/* ---- format_text.c, format_json.c, format_folded.c ---- */
+/* ---- format_text.c, format_json.c, format_folded.c, format_pprof.c ---- */
 void tl_format_text(FILE *out, tl_report *r, bool per_thread);
 void tl_duration(char *buf, size_t len, uint64_t ms); /* "850 ms", "5.0 s", "3.2 min" */
 void tl_format_json(FILE *out, tl_report *r);
 void tl_format_folded(FILE *out, tl_report *r);
+void tl_format_pprof(FILE *out, tl_report *r);
 
 /* ---- output.c ---- */
 /* Writes the whole buffer to target ("stderr", "stdout", or a path pattern). A file is new, 0600,

@@ -4,6 +4,7 @@
 Run one: scenarios.py NAME (ctest does, with TL_LIB, TL_SCENARIOS, TL_CLI and TL_SOURCE set).
 Every test is a function named after the behaviour it proves.
 """
+import gzip
 import json
 import os
 import re
@@ -437,6 +438,89 @@ def pileup_is_flagged_at_the_threshold():
     expect_eq((g["count"], g.get("pileup")), (4, None), "below it")
     p = run("verdicts", "pileup", "5", options="pileup=5")
     expect("pile-up: 5 threads wait at this one site" in p.stderr, p.stderr)
+
+
+# ---- pprof ----
+
+def _varint(data, i):
+    value = shift = 0
+    while True:
+        b = data[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return value, i
+
+
+def proto_fields(data):
+    """A protobuf message as (field, value) pairs: an int for a varint, bytes for the rest."""
+    i, fields = 0, []
+    while i < len(data):
+        key, i = _varint(data, i)
+        if key & 7 == 0:
+            value, i = _varint(data, i)
+        elif key & 7 == 2:
+            n, i = _varint(data, i)
+            value, i = data[i:i + n], i + n
+        else:
+            raise Failure(f"unexpected wire type {key & 7}")
+        fields.append((key >> 3, value))
+    return fields
+
+
+def packed(data):
+    values, i = [], 0
+    while i < len(data):
+        v, i = _varint(data, i)
+        values.append(v)
+    return values
+
+
+def read_pprof(path):
+    """The profile as {sample_type, samples: [(value, labels, stack functions)]}."""
+    with gzip.open(path) as f:
+        top = proto_fields(f.read())
+    strings = [v.decode() for k, v in top if k == 6]
+    expect_eq(strings[0], "", "string_table[0]")
+    functions, locations = {}, {}
+    for k, v in top:
+        if k == 5:
+            fn = dict(proto_fields(v))
+            functions[fn[1]] = strings[fn[2]]
+        elif k == 4:
+            loc = proto_fields(v)
+            lines = [dict(proto_fields(line)) for key, line in loc if key == 4]
+            locations[dict(loc)[1]] = [functions_id[1] for functions_id in lines]
+    sample_type = [dict(proto_fields(v)) for k, v in top if k == 1]
+    samples = []
+    for k, v in top:
+        if k != 2:
+            continue
+        fields = proto_fields(v)
+        ids = [i for key, val in fields if key == 1 for i in packed(val)]
+        values = [i for key, val in fields if key == 2 for i in packed(val)]
+        labels = {strings[dict(proto_fields(val))[1]]: strings[dict(proto_fields(val))[2]]
+                  for key, val in fields if key == 3}
+        stack = [functions[f] for i in ids for f in locations[i]]
+        samples.append((values, labels, stack))
+    return {"sample_type": [(strings[t[1]], strings[t[2]]) for t in sample_type], "samples": samples}
+
+
+@test
+def pprof_report_is_a_gzipped_profile_with_a_sample_per_group():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "threads.pb.gz")
+        p = run("alive", "3", options=f"format=pprof:output={path}")
+        expect_eq(p.returncode, 0, f"status: {p.stderr}")
+        prof = read_pprof(path)
+    expect_eq(prof["sample_type"], [("threads", "count")], "sample_type")
+    (values, labels, stack), = prof["samples"]
+    expect_eq(values, [3], "value: the thread count")
+    expect_eq(labels, {"state": "cond_wait", "verdict": "blocked", "created_by": "spawn_blocked"},
+              "labels")
+    expect_eq([f for f in stack if not re.fullmatch(INTERCEPTOR, f)][:1], ["wait_forever"],
+              "the stack of the wait, innermost first")
 
 
 # ---- how threads end ----
