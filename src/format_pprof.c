@@ -78,20 +78,29 @@ typedef struct profile {
     size_t nlocations;
 } profile;
 
+_Static_assert(sizeof(uintptr_t) == sizeof(void *), "locations are stored as pointers are");
+
+/* Appends the pointer-sized item to *array of *n items; its id is then *n (0 when out of memory). */
+static uint64_t append(profile *p, void *array, size_t *n, const void *item)
+{
+    void **items = array, *grown = realloc(*items, (*n + 1) * sizeof(void *));
+    if (!grown) {
+        p->out.failed = true;
+        return 0;
+    }
+    *items = grown;
+    memcpy((char *)grown + *n * sizeof(void *), item, sizeof(void *));
+    return ++*n;
+}
+
 static uint64_t string_id(profile *p, const char *s)
 {
     s = s ? s : "";
     for (size_t i = 0; i < p->nstrings; i++)
         if (strcmp(p->strings[i], s) == 0)
             return i;
-    const char **grown = realloc(p->strings, (p->nstrings + 1) * sizeof *grown);
-    if (!grown) {
-        p->out.failed = true;
-        return 0;
-    }
-    p->strings = grown;
-    p->strings[p->nstrings] = s;
-    return p->nstrings++;
+    uint64_t id = append(p, &p->strings, &p->nstrings, &s);
+    return id ? id - 1 : 0; /* strings count from 0 */
 }
 
 static uint64_t function_id(profile *p, const tl_frame *f)
@@ -101,14 +110,7 @@ static uint64_t function_id(profile *p, const tl_frame *f)
             (p->functions[i]->file == f->file ||
              (p->functions[i]->file && f->file && strcmp(p->functions[i]->file, f->file) == 0)))
             return i + 1;
-    const tl_frame **grown = realloc(p->functions, (p->nfunctions + 1) * sizeof *grown);
-    if (!grown) {
-        p->out.failed = true;
-        return 0;
-    }
-    p->functions = grown;
-    p->functions[p->nfunctions++] = f;
-    return p->nfunctions;
+    return append(p, &p->functions, &p->nfunctions, &f);
 }
 
 static uint64_t location_id(profile *p, uintptr_t pc)
@@ -116,14 +118,7 @@ static uint64_t location_id(profile *p, uintptr_t pc)
     for (size_t i = 0; i < p->nlocations; i++)
         if (p->locations[i] == pc)
             return i + 1;
-    uintptr_t *grown = realloc(p->locations, (p->nlocations + 1) * sizeof *grown);
-    if (!grown) {
-        p->out.failed = true;
-        return 0;
-    }
-    p->locations = grown;
-    p->locations[p->nlocations++] = pc;
-    return p->nlocations;
+    return append(p, &p->locations, &p->nlocations, &pc);
 }
 
 static void label(profile *p, const char *key, const char *value)
