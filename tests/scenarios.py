@@ -849,6 +849,18 @@ def verify_none_reports_a_leaked_thread_with_its_function_and_creator():
 
 
 @test
+def verify_none_works_the_same_when_also_preloaded():
+    # one copy of the library: the preloaded object's soname satisfies the executable's NEEDED
+    p = run("api", "leak", options="at_exit=0")
+    expect_eq(p.returncode, 0, p.stderr)
+    expect(p.stdout.startswith("rc=1 "), p.stdout)
+    expect_eq(p.stderr.count("threadleak: 1 leaked thread in 1 group on request"), 1, p.stderr)
+    expect(re.search(r"#\d\s+make_alpha\s", p.stderr), p.stderr)
+    clean = run("api", "clean", options="at_exit=0")
+    expect(clean.stdout.startswith("rc=0 "), clean.stdout)
+
+
+@test
 def a_thread_ending_within_the_timeout_is_not_a_leak():
     expect_eq(api("late").stdout, "rc=0\n", "a thread that ends 200 ms later")
 
