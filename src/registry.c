@@ -5,6 +5,7 @@
    touches freed memory or the wrong record. */
 #include "tl.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,6 +248,23 @@ size_t tl_registry_tids(pid_t **tids)
     return n;
 }
 
+/* A thread created but not yet running has no tid, while the kernel already lists it: it would be
+   reported twice, once as ours and once as a stranger. Its first act is to store its tid, which
+   takes no lock, so the registry lock held here cannot keep it from doing so: wait a moment. */
+static pid_t started_tid(tl_thread *t)
+{
+    pid_t tid = atomic_load_explicit(&t->tid, memory_order_acquire);
+    for (uint64_t until = 0; !tid && !t->exited; tid = atomic_load_explicit(&t->tid, memory_order_acquire)) {
+        uint64_t now = tl_now_ns();
+        if (!until)
+            until = now + 50000000; /* 50 ms: a thread never scheduled by then is shown starting */
+        else if (now > until)
+            break;
+        sched_yield();
+    }
+    return tid;
+}
+
 size_t tl_registry_rows(tl_row **rows, size_t extra)
 {
     size_t n = 0;
@@ -254,7 +272,7 @@ size_t tl_registry_rows(tl_row **rows, size_t extra)
     *rows = calloc(HASH_COUNT(table) + extra + 1, sizeof **rows);
     for (tl_thread *t = *rows ? table : NULL; t; t = t->hh.next) {
         tl_row *r = &(*rows)[n++];
-        r->tid = atomic_load_explicit(&t->tid, memory_order_acquire);
+        r->tid = started_tid(t);
         r->creator_tid = t->creator_tid;
         memcpy(r->name, t->name, sizeof r->name);
         r->created_at = t->created_at;
