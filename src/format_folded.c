@@ -1,5 +1,5 @@
-/* The folded format, for flame-graph tools: "state;outermost;...;innermost count" per group. The
-   stack is where the threads wait, or for threads with no recorded wait, where they were made. */
+/* The folded format, for flame-graph tools: "state;outermost;...;innermost count" per group, with
+   the group's one stack (tl_group_stack). */
 #include "tl.h"
 
 #include <string.h>
@@ -8,7 +8,7 @@ void tl_format_folded(FILE *out, tl_report *r)
 {
     for (size_t i = 0; i < r->ngroups; i++) {
         const tl_group *g = &r->groups[i];
-        const tl_stack *s = g->rows->blocked_at ? g->rows->blocked_at : g->rows->created_at;
+        const tl_stack *s = tl_group_stack(g);
         fputs(tl_state_name(g->rows->state), out);
         for (unsigned j = s ? s->depth : 0; j-- > 0;) {
             unsigned n;

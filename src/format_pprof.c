@@ -130,7 +130,7 @@ static void label(profile *p, const char *key, const char *value)
 
 static void sample(profile *p, tl_report *r, const tl_group *g)
 {
-    const tl_stack *s = g->rows->blocked_at ? g->rows->blocked_at : g->rows->created_at;
+    const tl_stack *s = tl_group_stack(g);
     for (unsigned i = 0; s && i < s->depth; i++) /* location ids, innermost first */
         varint(&p->sub, location_id(p, s->pc[i]));
     field_message(&p->msg, 1, &p->sub);

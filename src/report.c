@@ -219,6 +219,11 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     return r;
 }
 
+const tl_stack *tl_group_stack(const tl_group *g)
+{
+    return g->rows->blocked_at ? g->rows->blocked_at : g->rows->created_at;
+}
+
 void tl_report_free(tl_report *r)
 {
     if (!r)

@@ -310,6 +310,9 @@ typedef struct tl_report {
     tl_symbolizer *sym;
 } tl_report;
 tl_report *tl_report_collect(const char *trigger, const tl_filter *filter);
+/* The one stack of a group, for formats that have room for one: where its threads wait, or,
+   when no wait is recorded, where they were made. */
+const tl_stack *tl_group_stack(const tl_group *g);
 void tl_report_free(tl_report *r);
 /* The report rendered in format, in one malloc'd buffer; NULL when out of memory. */
 char *tl_report_render(tl_report *r, tl_format format, size_t *len);

@@ -715,10 +715,13 @@ def at_exit_0_disables_the_report():
 
 @test
 def grace_lets_finishing_threads_end():
-    # The unjoined thread runs to its end; with grace 0 at exit the report may still see it
-    # running, with the default it has ended: either way a running thread is never a leak.
-    rep, _ = report("lifecycle", "detached", options="grace_ms=0")
-    expect_eq(rep["threads_leaked"], 0, "threads_leaked")
+    # A detached thread sleeps 50 ms more after main returns: the grace period lets it end, and
+    # ends as soon as it has (no fixed wait); without one it is judged while still asleep.
+    rep, _ = report("lifecycle", "finishing", options="grace_ms=5000")
+    expect_eq((rep["groups"], rep["threads_leaked"]), ([], 0), "with a grace period")
+    rep, _ = report("lifecycle", "finishing", options="grace_ms=0")
+    expect_eq([(g["state"], g["count"]) for g in rep["groups"]], [("sleep", 1)], "without one")
+    expect_eq(functions(rep["groups"][0]["blocked_at"])[0], "finish_later", "blocked_at")
 
 
 # ---- robustness ----

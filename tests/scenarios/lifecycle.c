@@ -1,5 +1,5 @@
 /* The ways a thread ends, or does not: lifecycle MODE, MODE one of
-   unjoined, detached, joined, pthread_exit, cancel, named, main_exits. */
+   unjoined, detached, joined, pthread_exit, cancel, named, main_exits, finishing. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -136,10 +136,23 @@ static void start_named(void)
     CHECK(pthread_setname_np(t, "renamed"));
 }
 
+static atomic_int sleeping;
+
 static void *finish_later(void *arg)
 {
+    atomic_store(&sleeping, 1);
     usleep(50000);
     return arg;
+}
+
+/* A detached thread still sleeping its last 50 ms when main returns. */
+static void finish_after_main(void)
+{
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, finish_later, NULL));
+    CHECK(pthread_detach(t));
+    while (!atomic_load(&sleeping))
+        ;
 }
 
 /* main leaves through pthread_exit: the process exits when its last thread ends, and the exit
@@ -168,6 +181,8 @@ int main(int argc, char **argv)
         usleep(20000);
     } else if (strcmp(mode, "cancel") == 0) {
         cancel_one();
+    } else if (strcmp(mode, "finishing") == 0) {
+        finish_after_main();
     } else if (strcmp(mode, "main_exits") == 0) {
         main_leaves_first();
     } else if (strcmp(mode, "named") == 0) {
