@@ -26,7 +26,8 @@ TL_API threadleak_snapshot *threadleak_snapshot_take(void)
     if (snap) {
         snap->n = 0;
         for (size_t i = 0; i < ntasks; i++)
-            snap->ids[snap->n++] = (tl_thread_id){tasks[i].tid, tasks[i].start};
+            if (tasks[i].tid != tl_live_helper())
+                snap->ids[snap->n++] = (tl_thread_id){tasks[i].tid, tasks[i].start};
         for (size_t i = 0; i < ntids; i++)
             if (tids[i])
                 snap->ids[snap->n++] = (tl_thread_id){tids[i], 0};

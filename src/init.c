@@ -71,6 +71,7 @@ static void fork_child(void)
     tl_registry_fork_child();
     tl_resource_fork_child();
     tl_timer_helper_fork_child();
+    tl_live_fork_child();
     atomic_store(&tl_stack_lock.state, 0);
     atomic_store(&tl_resource_lock.state, 0);
     atomic_store(&tl_registry_lock.state, 0);
@@ -173,6 +174,9 @@ static void report_at_exit(void)
 void tl_main_starting(void)
 {
     tl_init();
-    if (tl_opt.at_exit && atexit(report_at_exit) != 0)
+    /* Exit handlers run last registered first: a live report being written ends before the exit
+       report begins. */
+    if ((tl_opt.at_exit && atexit(report_at_exit) != 0) || atexit(tl_live_stop) != 0)
         tl_warn("cannot register the exit report");
+    tl_live_start();
 }

@@ -105,6 +105,12 @@ void tl_interpose_bind(void)
     /* timer_* exist in two ABIs: GLIBC_2.2.5 (int ids) and GLIBC_2.3.3/2.34 (one ABI). */
     bind_real((void **)&real.timer_create, "timer_create", "GLIBC_2.34");
     bind_real((void **)&real.timer_delete, "timer_delete", "GLIBC_2.34");
+    BIND(sigaction, "sigaction");
+    BIND(signal, "signal");
+    BIND(sigwait, "sigwait");
+    BIND(sigwaitinfo, "sigwaitinfo");
+    BIND(sigtimedwait, "sigtimedwait");
+    BIND(signalfd, "signalfd");
 }
 
 /* ---- program start ---- */

@@ -97,6 +97,13 @@ typedef struct tl_real {
     ssize_t (*mq_timedreceive)(mqd_t, char *, size_t, unsigned *, const struct timespec *);
     int (*timer_create)(clockid_t, struct sigevent *, timer_t *);
     int (*timer_delete)(timer_t);
+    /* signals */
+    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+    sighandler_t (*signal)(int, sighandler_t);
+    int (*sigwait)(const sigset_t *, int *);
+    int (*sigwaitinfo)(const sigset_t *, siginfo_t *);
+    int (*sigtimedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
+    int (*signalfd)(int, const sigset_t *, int);
 } tl_real;
 extern tl_real real;
 

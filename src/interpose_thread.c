@@ -28,6 +28,7 @@ TL_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(
                           void *arg)
 {
     TL_ENTER(real.create(thread, attr, start, arg));
+    tl_live_thread_starting();
     int saved = errno, detach = PTHREAD_CREATE_JOINABLE;
     if (attr)
         pthread_attr_getdetachstate(attr, &detach);

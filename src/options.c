@@ -1,6 +1,7 @@
 /* THREADLEAK_OPTIONS: colon-separated key=value pairs, as the sanitizers read theirs. A bad pair is
    named in one warning and leaves the default in place; nothing here can stop the host. */
 #include "tl.h"
+#include "dump_protocol.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -21,10 +22,8 @@ void tl_options_defaults(tl_options *o)
     o->pileup = 100;
 }
 
-static const char *const format_names[] = {
-    [TL_FMT_TEXT] = "text", [TL_FMT_FULL] = "full", [TL_FMT_JSON] = "json",
-    [TL_FMT_PPROF] = "pprof", [TL_FMT_FOLDED] = "folded",
-};
+static const char *const format_names[] = {TL_FORMAT_NAMES};
+_Static_assert(sizeof format_names / sizeof *format_names == TL_FMT_FOLDED + 1, "one name a format");
 
 bool tl_format_parse(const char *name, tl_format *out)
 {

@@ -178,8 +178,8 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     }
     for (size_t i = 0; i < ntasks; i++) {
         const tl_task *task = &tasks[i];
-        if (seen[i])
-            continue;
+        if (seen[i] || task->tid == tl_live_helper())
+            continue; /* ours is never reported nor counted */
         if (task->tid == caller || task->tid == r->pid) {
             excluded++;
             continue;

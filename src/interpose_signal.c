@@ -1,0 +1,64 @@
+/* Wrappers that see the program take the live-dump signal for itself: by installing a handler for
+   it, or by waiting for it. Each keeps the real call's result and errno; live.c decides. */
+#include "interpose.h"
+
+#include <errno.h>
+#include <sys/signalfd.h>
+
+TL_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    TL_ENTER(real.sigaction(sig, act, old));
+    int rc = real.sigaction(sig, act, old), saved = errno;
+    if (rc == 0 && act)
+        tl_live_taken(sig, tl_live_handler(act->sa_handler));
+    errno = saved;
+    return rc;
+}
+
+TL_API sighandler_t signal(int sig, sighandler_t handler)
+{
+    TL_ENTER(real.signal(sig, handler));
+    sighandler_t rc = real.signal(sig, handler);
+    int saved = errno;
+    if (rc != SIG_ERR)
+        tl_live_taken(sig, tl_live_handler(handler));
+    errno = saved;
+    return rc;
+}
+
+/* Before the wait: a signal that comes meanwhile is the program's. */
+static void waits_for(const sigset_t *set)
+{
+    int saved = errno;
+    if (set)
+        tl_live_waited(set);
+    errno = saved;
+}
+
+TL_API int sigwait(const sigset_t *set, int *sig)
+{
+    TL_ENTER(real.sigwait(set, sig));
+    waits_for(set);
+    return real.sigwait(set, sig);
+}
+
+TL_API int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+    TL_ENTER(real.sigwaitinfo(set, info));
+    waits_for(set);
+    return real.sigwaitinfo(set, info);
+}
+
+TL_API int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *timeout)
+{
+    TL_ENTER(real.sigtimedwait(set, info, timeout));
+    waits_for(set);
+    return real.sigtimedwait(set, info, timeout);
+}
+
+TL_API int signalfd(int fd, const sigset_t *mask, int flags)
+{
+    TL_ENTER(real.signalfd(fd, mask, flags));
+    waits_for(mask);
+    return real.signalfd(fd, mask, flags);
+}
