@@ -50,10 +50,10 @@ static void frames(FILE *out, tl_report *r, const tl_stack *s)
 }
 
 /* "3 threads: cond_wait, orphaned, for 5.0 s, on 0x55d0c0a0e040" */
-static void headline(FILE *out, const tl_row *row, size_t count, uint64_t ms_min, uint64_t ms_max,
-                     const char *object)
+/* After "N threads: " or "thread TID "name": ", the state, the verdict, for how long, on what. */
+static void headline(FILE *out, const tl_row *row, uint64_t ms_min, uint64_t ms_max, const char *object)
 {
-    fprintf(out, "%zu thread%s: %s", count, count == 1 ? "" : "s", tl_state_name(row->state));
+    fputs(tl_state_name(row->state), out);
     if (row->verdict != TL_VERDICT_RUNNING)
         fprintf(out, ", %s", tl_verdict_name(row->verdict));
     if (row->since_ns) {
@@ -91,7 +91,8 @@ static void stacks(FILE *out, tl_report *r, const tl_row *row, pid_t creator)
 static void group_block(FILE *out, tl_report *r, const tl_group *g)
 {
     const tl_row *rows = g->rows;
-    headline(out, rows, g->count, g->ms_min, g->ms_max, g->object);
+    fprintf(out, "%zu thread%s: ", g->count, g->count == 1 ? "" : "s");
+    headline(out, rows, g->ms_min, g->ms_max, g->object);
     if (g->count >= r->pileup)
         fprintf(out, "  pile-up: %zu threads wait at this one site\n", g->count);
     if (g->evidence[0])
@@ -126,9 +127,9 @@ static void resource_block(FILE *out, tl_report *r, const tl_resource_group *g)
 
 static void thread_block(FILE *out, tl_report *r, const tl_row *row)
 {
-    fprintf(out, "thread %d \"%s\" ", (int)row->tid, row->name);
+    fprintf(out, "thread %d \"%s\": ", (int)row->tid, row->name);
     uint64_t ms = row->since_ns ? (r->now_ns - row->since_ns) / 1000000 : 0;
-    headline(out, row, 1, ms, ms, row->object);
+    headline(out, row, ms, ms, row->object);
     if (row->evidence[0])
         fprintf(out, "  evidence: %s\n", row->evidence);
     stacks(out, r, row, row->creator_tid);

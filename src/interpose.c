@@ -41,6 +41,7 @@ void tl_interpose_bind(void)
     BIND(timedjoin, "pthread_timedjoin_np");
     BIND(clockjoin, "pthread_clockjoin_np");
     BIND(detach, "pthread_detach");
+    BIND(pthread_exit, "pthread_exit");
     BIND(setname, "pthread_setname_np");
     BIND_COND(cond_wait, "pthread_cond_wait");
     BIND_COND(cond_timedwait, "pthread_cond_timedwait");

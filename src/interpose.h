@@ -30,6 +30,7 @@ typedef struct tl_real {
     int (*timedjoin)(pthread_t, void **, const struct timespec *);
     int (*clockjoin)(pthread_t, void **, clockid_t, const struct timespec *);
     int (*detach)(pthread_t);
+    void (*pthread_exit)(void *) __attribute__((noreturn));
     int (*setname)(pthread_t, const char *);
     /* synchronisation */
     int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);

@@ -2,12 +2,14 @@
 #include "interpose.h"
 
 #include <errno.h>
+#include <unistd.h>
 
 /* ---- thread creation and end ---- */
 
 static void thread_end(void *t)
 {
     tl_thread_ended(t);
+    tl_live_thread_ended();
 }
 
 /* Runs first in every thread we create. The cleanup handler sees the thread end whichever way it
@@ -46,6 +48,15 @@ TL_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(
         tl_thread_abandon(t);
     errno = saved;
     return rc;
+}
+
+/* Other threads end through the trampoline's cleanup handler; main's end matters to the helper
+   thread, which must not keep the process alive once the program's last thread has ended. */
+TL_API void pthread_exit(void *ret)
+{
+    if (!tl_guard && tl_gettid() == getpid())
+        tl_live_main_left();
+    real.pthread_exit(ret);
 }
 
 /* ---- join and detach ---- */

@@ -12,7 +12,8 @@
    that names a socket to answer on (see dump_protocol.h).
 
    The program's own use of the signal wins: a handler it installs, or a wait for the signal
-   (sigwait, signalfd), takes the signal back from us, with one line on stderr. */
+   (sigwait, signalfd), takes the signal back from us, with one line on stderr, and renames the
+   helper so that `threadleak dump` knows. */
 #include "tl.h"
 #include "dump_protocol.h"
 
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -47,6 +49,7 @@ static struct {
     atomic_bool ours;          /* the signal is ours: our handler is the installed one */
     atomic_bool needs_helper;  /* a fork child's helper starts with its first thread */
     atomic_bool warned;
+    atomic_bool main_left;     /* main ended with pthread_exit: the last thread to end ends the process */
     tl_lock serving;           /* held while the helper writes a report, so exit can wait for it */
     bool closed;               /* exit has begun: no more live reports */
 } live;
@@ -65,6 +68,8 @@ static void wake_helper(void)
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)sig, (void)uc;
+    if (!atomic_load(&live.ours))
+        return;
     int saved = errno;
     uint64_t value = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
     if (si->si_code == SI_QUEUE && value >> 40 == TL_DUMP_MAGIC) {
@@ -190,11 +195,21 @@ static void serve(void)
     }
 }
 
+/* glibc ends the process when its last thread ends, counting ours: once main has left, that is our
+   job. /proc/self/task has two links more than threads, and the leader counts until the end. */
+static void end_if_last(void)
+{
+    struct stat task;
+    if (atomic_load(&live.main_left) && stat("/proc/self/task", &task) == 0 && task.st_nlink <= 4)
+        exit(0);
+}
+
 static void *helper(void *arg)
 {
     (void)arg;
     tl_guard = 1; /* for good: nothing this thread does is the program's */
     atomic_store(&live.helper_tid, tl_gettid());
+    syscall(SYS_futex, &live.helper_tid, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     bool named_ours = !atomic_load(&live.ours);
     sigset_t ours, idle;
     sigemptyset(&ours);
@@ -212,7 +227,10 @@ static void *helper(void *arg)
             serve();
         tl_lock_release(&live.serving);
         pthread_sigmask(SIG_SETMASK, &idle, NULL);
-        syscall(SYS_futex, &live.wake, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+        end_if_last();
+        struct timespec poll = {0, 20000000}; /* for the threads whose end we do not see */
+        syscall(SYS_futex, &live.wake, FUTEX_WAIT_PRIVATE, seen,
+                atomic_load(&live.main_left) ? &poll : NULL, NULL, 0);
     }
     return NULL;
 }
@@ -234,6 +252,9 @@ static void start_helper(void)
     tl_guard--;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
+    /* Its tid must be known before any report, or the report would list it as the program's. */
+    while (rc == 0 && !atomic_load(&live.helper_tid))
+        syscall(SYS_futex, &live.helper_tid, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
     if (rc != 0)
         tl_warn("cannot start the thread that answers signals (%s); live dumps are off", strerror(rc));
     errno = saved;
@@ -262,19 +283,13 @@ bool tl_live_handler(void (*handler)(int))
     return (void *)handler == (void *)on_signal; /* SA_SIGINFO: sa_handler aliases sa_sigaction */
 }
 
-/* The program waits for sig itself (sigwait, signalfd): the default disposition is what it had
-   before us, and what a thread that forgot to block the signal should meet. */
+/* The program waits for the signal itself (sigwait, signalfd). Our handler stays, but does nothing:
+   the helper blocks the signal as soon as it hears, and until then a signal it catches is dropped
+   rather than turned into the default action, which would end the program. */
 void tl_live_waited(const sigset_t *set)
 {
-    int sig = tl_opt.signal;
-    if (!sig || sigismember(set, sig) != 1 || !atomic_load(&live.ours))
-        return;
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    sigemptyset(&dfl.sa_mask);
-    tl_guard++;
-    sigaction(sig, &dfl, NULL);
-    tl_guard--;
-    tl_live_taken(sig, false);
+    if (tl_opt.signal && sigismember(set, tl_opt.signal) == 1)
+        tl_live_taken(tl_opt.signal, false);
 }
 
 void tl_live_taken(int sig, bool by_us)
@@ -293,6 +308,18 @@ pid_t tl_live_helper(void)
     return atomic_load(&live.helper_tid);
 }
 
+void tl_live_main_left(void)
+{
+    atomic_store(&live.main_left, true);
+    wake_helper();
+}
+
+void tl_live_thread_ended(void)
+{
+    if (atomic_load_explicit(&live.main_left, memory_order_relaxed))
+        wake_helper();
+}
+
 void tl_live_stop(void)
 {
     tl_lock_acquire(&live.serving);
@@ -309,6 +336,7 @@ void tl_live_fork_child(void)
     atomic_store(&live.serving.state, 0);
     live.plain_served = atomic_load(&live.plain);
     atomic_store(&live.needs_helper, true);
+    atomic_store(&live.main_left, false); /* the forking thread is the child's main */
 }
 
 void tl_live_thread_starting(void)

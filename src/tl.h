@@ -69,6 +69,8 @@ void tl_live_waited(const sigset_t *set); /* the program waits for these with si
 pid_t tl_live_helper(void);             /* the helper thread's tid, 0 when there is none */
 void tl_live_fork_child(void);
 void tl_live_thread_starting(void);     /* a fork child's helper starts with its first thread */
+void tl_live_main_left(void);           /* main called pthread_exit */
+void tl_live_thread_ended(void);
 
 /* ---- interpose.c: the only file with real_* pointers and wrappers ---- */
 void tl_interpose_bind(void);

@@ -155,8 +155,8 @@ static void finish_after_main(void)
         ;
 }
 
-/* main leaves through pthread_exit: the process exits when its last thread ends, and the exit
-   report then runs on that thread. */
+/* main leaves through pthread_exit: the process exits when its last thread ends (the library's
+   helper thread sees to it, and runs the exit report). */
 static void main_leaves_first(void)
 {
     pthread_t t;
