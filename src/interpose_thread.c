@@ -19,11 +19,30 @@ static void *thread_trampoline(void *arg)
     tl_thread *t = arg;
     void *(*start)(void *) = t->start;
     void *start_arg = t->arg, *ret;
+    t->stack_top = (uintptr_t)__builtin_frame_address(0);
+    tl_guard++;
+    tl_unwind_learn_tail();
+    tl_guard--;
     tl_thread_started(t);
     pthread_cleanup_push(thread_end, t);
     ret = start(start_arg);
     pthread_cleanup_pop(1);
     return ret;
+}
+
+static size_t stack_size(const pthread_attr_t *attr)
+{
+    static size_t default_size;
+    size_t size = 0;
+    pthread_attr_t dflt;
+    if (attr)
+        pthread_attr_getstacksize(attr, &size);
+    else if (!(size = __atomic_load_n(&default_size, __ATOMIC_RELAXED)) && pthread_getattr_default_np(&dflt) == 0) {
+        pthread_attr_getstacksize(&dflt, &size);
+        pthread_attr_destroy(&dflt);
+        __atomic_store_n(&default_size, size, __ATOMIC_RELAXED);
+    }
+    return size;
 }
 
 TL_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
@@ -36,6 +55,8 @@ TL_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(
         pthread_attr_getdetachstate(attr, &detach);
     tl_guard++;
     tl_thread *t = tl_thread_new(start, arg, detach == PTHREAD_CREATE_DETACHED);
+    if (t)
+        t->stack_size = stack_size(attr);
     tl_guard--;
     errno = saved;
     if (!t) /* out of memory: the thread still starts, untracked */

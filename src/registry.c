@@ -202,7 +202,7 @@ static void wait_target(const tl_wait *w, tl_row *r)
 }
 
 /* The state of a live thread that is waiting in a wrapper, with the stack of that wait. */
-static void read_wait(tl_thread *t, tl_row *r)
+static void read_wait(tl_thread *t, tl_row *r, tl_unwinder *u)
 {
     tl_wait *w = &t->wait;
     if (!tl_wait_pin(w))
@@ -211,7 +211,7 @@ static void read_wait(tl_thread *t, tl_row *r)
     r->since_ns = w->since_ns;
     wait_object(w, r->object, sizeof r->object);
     wait_target(w, r);
-    r->blocked_at = tl_wait_stack(w);
+    r->blocked_at = tl_wait_stack(w, u, t->stack_top, t->stack_size);
     tl_wait_unpin(w);
 }
 
@@ -265,7 +265,7 @@ static pid_t started_tid(tl_thread *t)
     return tid;
 }
 
-size_t tl_registry_rows(tl_row **rows, size_t extra)
+size_t tl_registry_rows(tl_row **rows, size_t extra, tl_unwinder *u)
 {
     size_t n = 0;
     tl_lock_acquire(&tl_registry_lock);
@@ -279,7 +279,7 @@ size_t tl_registry_rows(tl_row **rows, size_t extra)
         r->state = t->exited ? TL_EXITED_UNJOINED : TL_RUNNING;
         r->since_ns = t->exited_ns;
         if (!t->exited)
-            read_wait(t, r);
+            read_wait(t, r, u);
     }
     tl_lock_release(&tl_registry_lock);
     return n;

@@ -143,11 +143,15 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     tl_task *tasks;
     size_t ntasks = tl_proc_tasks(&tasks);
     qsort(tasks, ntasks, sizeof *tasks, task_cmp);
-    r->nrows = tl_registry_rows(&r->rows, ntasks);
+    /* The modules first: the unwinder reads their rules, and the symbols their names. */
+    r->sym = tl_symbolizer_new();
+    tl_unwinder *unwinder = r->sym ? tl_unwinder_new(tl_symbolizer_dwfl(r->sym)) : NULL;
+    r->nrows = tl_registry_rows(&r->rows, ntasks, unwinder);
+    tl_unwinder_free(unwinder);
     r->now_ns = tl_now_ns();
     /* seen[i]: task i is a tracked thread, so not "untracked". */
     bool *seen = calloc(ntasks + 1, sizeof *seen);
-    if (!r->rows || !seen) {
+    if (!r->rows || !seen || !r->sym) {
         free(seen);
         free(tasks);
         tl_report_free(r);
@@ -198,11 +202,6 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     r->nrows = kept;
     r->threads_total = kept + excluded;
     free(seen);
-    if (!(r->sym = tl_symbolizer_new())) {
-        free(tasks);
-        tl_report_free(r);
-        return NULL;
-    }
     apply_filter(r, filter);
     r->tasks = tasks;
     r->ntasks = ntasks;

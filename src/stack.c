@@ -65,16 +65,24 @@ const tl_stack *tl_stack_intern(const uintptr_t *raw, unsigned n)
     unsigned depth = 0;
     /* Our own frames sit on top (the wrapper) and, in threads we started, at the bottom. */
     for (unsigned i = 0; i < n && depth < tl_opt.max_frames; i++)
-        if (raw[i] && (raw[i] < self_lo || raw[i] >= self_hi))
+        if (raw[i] && !tl_stack_own(raw[i]))
             pc[depth++] = raw[i];
     return depth ? intern(pc, depth) : NULL;
 }
 
+bool tl_stack_own(uintptr_t pc)
+{
+    return pc >= self_lo && pc < self_hi;
+}
+
+unsigned tl_stack_backtrace(uintptr_t *raw, unsigned max)
+{
+    int n = unw_backtrace_fn ? unw_backtrace_fn((void **)raw, (int)max) : 0;
+    return n > 0 ? (unsigned)n : 0;
+}
+
 const tl_stack *tl_stack_capture(void)
 {
-    void *raw[TL_MAX_FRAMES + 16];
-    if (!unw_backtrace_fn)
-        return NULL;
-    int n = unw_backtrace_fn(raw, (int)tl_opt.max_frames + 16);
-    return tl_stack_intern((const uintptr_t *)raw, n > 0 ? (unsigned)n : 0);
+    uintptr_t raw[TL_MAX_FRAMES + 16];
+    return tl_stack_intern(raw, tl_stack_backtrace(raw, tl_opt.max_frames + 16));
 }

@@ -157,6 +157,11 @@ const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address, unsigne
     return e->frames;
 }
 
+struct Dwfl *tl_symbolizer_dwfl(tl_symbolizer *s)
+{
+    return s->dwfl;
+}
+
 void tl_symbolizer_free(tl_symbolizer *s)
 {
     if (!s)

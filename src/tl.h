@@ -106,6 +106,19 @@ const tl_stack *tl_stack_capture(void);
 /* Interns raw return addresses, innermost first, less our own frames and cut to max_frames. */
 const tl_stack *tl_stack_intern(const uintptr_t *raw, unsigned n);
 extern tl_lock tl_stack_lock;
+bool tl_stack_own(uintptr_t pc);                       /* inside this library's code */
+unsigned tl_stack_backtrace(uintptr_t *raw, unsigned max); /* the caller's, unfiltered */
+
+/* ---- unwind.c: fast unwinding of waiting threads, for reports ---- */
+typedef struct tl_unwinder tl_unwinder;
+struct Dwfl;
+tl_unwinder *tl_unwinder_new(struct Dwfl *dwfl);  /* rules from the modules dwfl knows */
+void tl_unwinder_free(tl_unwinder *u);
+void tl_unwind_learn_tail(void);                  /* in a thread's first frame: its callers */
+/* The return addresses of the stack ctx was saved in, innermost first, read only inside
+   [saved rsp, stack_top); 0 when a frame needs more than the common rules (use libunwind). */
+unsigned tl_unwind(tl_unwinder *u, const unw_context_t *ctx, uintptr_t stack_top, size_t stack_size,
+                   uintptr_t *pc, unsigned max);
 
 /* ---- wakers.c: who signalled or posted what ---- */
 #define TL_WAKERS 4
@@ -137,7 +150,8 @@ void tl_wait_init(void *libunwind);
 void tl_wait_end_slow(tl_wait *w);
 bool tl_wait_pin(tl_wait *w);       /* a report: true when w is blocked, and now held still */
 void tl_wait_unpin(tl_wait *w);
-const tl_stack *tl_wait_stack(tl_wait *w); /* of a pinned wait */
+/* Of a pinned wait, in a stack that ends at stack_top (0: unknown) and spans at most stack_size. */
+const tl_stack *tl_wait_stack(tl_wait *w, tl_unwinder *u, uintptr_t stack_top, size_t stack_size);
 
 /* ---- symbols.c: names, files and lines, only when a report is written ---- */
 typedef struct tl_frame {
@@ -152,6 +166,7 @@ tl_symbolizer *tl_symbolizer_new(void);
 /* The frames of one return address: n >= 1, more than one when the call was inlined. */
 const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address, unsigned *n);
 void tl_symbolizer_free(tl_symbolizer *s);
+struct Dwfl *tl_symbolizer_dwfl(tl_symbolizer *s); /* the modules it knows, NULL if none */
 
 /* ---- verdict.c: states and verdicts ---- */
 typedef enum { TL_DEADLOCK, TL_ORPHANED, TL_BLOCKED, TL_UNJOINED, TL_VERDICT_RUNNING } tl_verdict;
@@ -189,6 +204,8 @@ typedef struct tl_thread {
     void *arg;
     uint64_t exited_ns;
     tl_wait wait;             /* written by the thread itself, read by reports */
+    uintptr_t stack_top;      /* its first frame (ours), where unwinding a wait stops */
+    size_t stack_size;
     char name[16];
     int refs;                 /* creator, the thread itself, the table; under the registry lock */
     bool detached, exited, listed;
@@ -207,7 +224,7 @@ bool tl_registry_all_exited(pid_t except);
 bool tl_registry_tracks(pid_t tid);
 uint64_t tl_registry_exit_time(pid_t tid); /* when a thread we made ended, 0 if unknown */
 size_t tl_registry_tids(pid_t **tids); /* of every listed thread, finished or not */
-size_t tl_registry_rows(tl_row **rows, size_t extra);
+size_t tl_registry_rows(tl_row **rows, size_t extra, tl_unwinder *u);
 void tl_registry_fork_child(void); /* with the lock held */
 extern __thread tl_thread *tl_self __attribute__((tls_model("initial-exec")));
 

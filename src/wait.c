@@ -77,11 +77,13 @@ void tl_wait_unpin(tl_wait *w)
         futex(&w->phase, FUTEX_WAKE, 1);
 }
 
-const tl_stack *tl_wait_stack(tl_wait *w)
+const tl_stack *tl_wait_stack(tl_wait *w, tl_unwinder *u, uintptr_t stack_top, size_t stack_size)
 {
     uintptr_t pc[TL_MAX_FRAMES + 8];
-    unsigned n = 0;
+    unsigned n = tl_unwind(u, &w->ctx, stack_top, stack_size, pc, sizeof pc / sizeof *pc);
     unw_cursor_t cursor;
+    if (n)
+        return tl_stack_intern(pc, n);
     if (!tl_getcontext || init_local(&cursor, &w->ctx) < 0)
         return NULL;
     do {
