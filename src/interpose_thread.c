@@ -20,9 +20,6 @@ static void *thread_trampoline(void *arg)
     void *(*start)(void *) = t->start;
     void *start_arg = t->arg, *ret;
     t->stack_top = (uintptr_t)__builtin_frame_address(0);
-    tl_guard++;
-    tl_unwind_learn_tail();
-    tl_guard--;
     tl_thread_started(t);
     pthread_cleanup_push(thread_end, t);
     ret = start(start_arg);

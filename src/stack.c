@@ -75,14 +75,11 @@ bool tl_stack_own(uintptr_t pc)
     return pc >= self_lo && pc < self_hi;
 }
 
-unsigned tl_stack_backtrace(uintptr_t *raw, unsigned max)
-{
-    int n = unw_backtrace_fn ? unw_backtrace_fn((void **)raw, (int)max) : 0;
-    return n > 0 ? (unsigned)n : 0;
-}
-
 const tl_stack *tl_stack_capture(void)
 {
-    uintptr_t raw[TL_MAX_FRAMES + 16];
-    return tl_stack_intern(raw, tl_stack_backtrace(raw, tl_opt.max_frames + 16));
+    void *raw[TL_MAX_FRAMES + 16];
+    if (!unw_backtrace_fn)
+        return NULL;
+    int n = unw_backtrace_fn(raw, (int)tl_opt.max_frames + 16);
+    return tl_stack_intern((const uintptr_t *)raw, n > 0 ? (unsigned)n : 0);
 }

@@ -107,14 +107,13 @@ const tl_stack *tl_stack_capture(void);
 const tl_stack *tl_stack_intern(const uintptr_t *raw, unsigned n);
 extern tl_lock tl_stack_lock;
 bool tl_stack_own(uintptr_t pc);                       /* inside this library's code */
-unsigned tl_stack_backtrace(uintptr_t *raw, unsigned max); /* the caller's, unfiltered */
 
 /* ---- unwind.c: fast unwinding of waiting threads, for reports ---- */
 typedef struct tl_unwinder tl_unwinder;
 struct Dwfl;
 tl_unwinder *tl_unwinder_new(struct Dwfl *dwfl);  /* rules from the modules dwfl knows */
 void tl_unwinder_free(tl_unwinder *u);
-void tl_unwind_learn_tail(void);                  /* in a thread's first frame: its callers */
+void tl_unwind_learn_tail(const uintptr_t *pc, unsigned n); /* from a whole stack: past our trampoline */
 /* The return addresses of the stack ctx was saved in, innermost first, read only inside
    [saved rsp, stack_top); 0 when a frame needs more than the common rules (use libunwind). */
 unsigned tl_unwind(tl_unwinder *u, const unw_context_t *ctx, uintptr_t stack_top, size_t stack_size,

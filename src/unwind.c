@@ -9,7 +9,7 @@
    expressions, a frame without CFI) answers "cannot", and the caller unwinds that stack with
    libunwind instead. Memory is read only inside the waiting thread's own stack: from its saved rsp
    up to its first frame, our trampoline, whose callers (start_thread, clone) are the same in every
-   thread and are learned once. */
+   thread and are learned from the first stack libunwind unwinds. */
 #include "tl.h"
 
 #include <dwarf.h>
@@ -37,20 +37,23 @@ struct tl_unwinder {
 static uintptr_t tail[8]; /* the callers of our trampoline, outermost last */
 static atomic_uint ntail;
 
-void tl_unwind_learn_tail(void)
+/* From a stack libunwind unwound whole: what follows our trampoline. Learned in a report, not in
+   each new thread: libunwind there would give every thread dynamic TLS, which the sanitizers'
+   leak checker misreads. */
+void tl_unwind_learn_tail(const uintptr_t *pc, unsigned n)
 {
-    uintptr_t raw[TL_MAX_FRAMES];
+    unsigned i = 0;
     if (atomic_load_explicit(&ntail, memory_order_acquire))
         return;
-    unsigned n = tl_stack_backtrace(raw, TL_MAX_FRAMES), last_own = n;
-    for (unsigned i = 0; i < n; i++)
-        if (tl_stack_own(raw[i]))
-            last_own = i;
-    if (last_own + 1 >= n || n - last_own - 1 > sizeof tail / sizeof *tail)
-        return; /* nothing learned: the fast path is not taken */
-    for (unsigned i = last_own + 1; i < n; i++)
-        tail[i - last_own - 1] = raw[i];
-    atomic_store_explicit(&ntail, n - last_own - 1, memory_order_release);
+    while (i < n && tl_stack_own(pc[i])) /* the wrapper */
+        i++;
+    while (i < n && !tl_stack_own(pc[i])) /* the program */
+        i++;
+    if (i++ >= n || n - i == 0 || n - i > sizeof tail / sizeof *tail)
+        return;
+    for (unsigned j = i; j < n; j++)
+        tail[j - i] = pc[j];
+    atomic_store_explicit(&ntail, n - i, memory_order_release);
 }
 
 tl_unwinder *tl_unwinder_new(Dwfl *dwfl)

@@ -94,5 +94,6 @@ const tl_stack *tl_wait_stack(tl_wait *w, tl_unwinder *u, uintptr_t stack_top, s
     } while (n < sizeof pc / sizeof *pc && step(&cursor) > 0);
     /* The first ip is where the wrapper saved its registers: like the return addresses after it,
        it points just past a call, so every frame is looked up the same way. */
+    tl_unwind_learn_tail(pc, n);
     return tl_stack_intern(pc, n);
 }
