@@ -19,21 +19,29 @@ TL_API threadleak_snapshot *threadleak_snapshot_take(void)
     tl_ensure_init();
     int saved = errno;
     tl_guard++;
-    tl_task *tasks;
     pid_t *tids;
-    size_t ntasks = tl_proc_tasks(&tasks), ntids = tl_registry_tids(&tids);
-    threadleak_snapshot *snap = tasks && tids ? malloc(sizeof *snap + (ntasks + ntids) * sizeof *snap->ids) : NULL;
+    tl_thread_id *ours;
+    size_t ntids = tl_proc_tids(&tids), nours = tl_registry_ids(&ours);
+    threadleak_snapshot *snap = tids && ours ? malloc(sizeof *snap + (ntids + nours) * sizeof *snap->ids) : NULL;
     if (snap) {
         snap->n = 0;
-        for (size_t i = 0; i < ntasks; i++)
-            if (tasks[i].tid != tl_live_helper())
-                snap->ids[snap->n++] = (tl_thread_id){tasks[i].tid, tasks[i].start};
-        for (size_t i = 0; i < ntids; i++)
-            if (tids[i])
-                snap->ids[snap->n++] = (tl_thread_id){tids[i], 0};
+        for (size_t i = 0; i < nours; i++)
+            if (ours[i].tid)
+                snap->ids[snap->n++] = ours[i];
+        qsort(snap->ids, snap->n, sizeof *snap->ids, tl_thread_id_cmp);
+        size_t ntracked = snap->n;
+        /* The kernel's start time names the threads we did not make: read only theirs. */
+        for (size_t i = 0; i < ntids; i++) {
+            tl_thread_id key = {.tid = tids[i]};
+            tl_task task;
+            if (tids[i] != tl_live_helper() &&
+                !bsearch(&key, snap->ids, ntracked, sizeof key, tl_thread_id_cmp) &&
+                tl_proc_task(tids[i], &task))
+                snap->ids[snap->n++] = (tl_thread_id){task.tid, task.start};
+        }
     }
-    free(tasks);
     free(tids);
+    free(ours);
     if (snap)
         qsort(snap->ids, snap->n, sizeof *snap->ids, tl_thread_id_cmp);
     tl_guard--;

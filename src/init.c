@@ -106,6 +106,7 @@ static void init_once(void)
     tl_options_defaults(&tl_opt);
     tl_options_parse(&tl_opt, secure_getenv("THREADLEAK_OPTIONS"));
     tl_stack_init();
+    tl_registry_init();
     if (tl_opt.suppressions[0])
         load_suppressions(tl_opt.suppressions);
     pthread_atfork(fork_prepare, fork_parent, fork_child);

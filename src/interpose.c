@@ -43,6 +43,7 @@ void tl_interpose_bind(void)
     BIND(detach, "pthread_detach");
     BIND(pthread_exit, "pthread_exit");
     BIND(setname, "pthread_setname_np");
+    BIND(prctl, "prctl");
     BIND_COND(cond_wait, "pthread_cond_wait");
     BIND_COND(cond_timedwait, "pthread_cond_timedwait");
     BIND(cond_clockwait, "pthread_cond_clockwait");

@@ -32,6 +32,7 @@ typedef struct tl_real {
     int (*detach)(pthread_t);
     void (*pthread_exit)(void *) __attribute__((noreturn));
     int (*setname)(pthread_t, const char *);
+    int (*prctl)(int, ...);
     /* synchronisation */
     int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);
     int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);

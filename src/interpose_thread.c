@@ -2,6 +2,8 @@
 #include "interpose.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 /* ---- thread creation and end ---- */
@@ -75,6 +77,21 @@ TL_API void pthread_exit(void *ret)
     if (!tl_guard && tl_gettid() == getpid())
         tl_live_main_left();
     real.pthread_exit(ret);
+}
+
+TL_API int prctl(int option, ...)
+{
+    va_list ap;
+    va_start(ap, option); /* as glibc's own prctl: four more arguments, used or not */
+    unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long),
+                  a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+    va_end(ap);
+    TL_ENTER(real.prctl(option, a2, a3, a4, a5));
+    int rc = real.prctl(option, a2, a3, a4, a5), saved = errno;
+    if (rc == 0 && option == PR_SET_NAME)
+        tl_thread_named((const char *)a2);
+    errno = saved;
+    return rc;
 }
 
 /* ---- join and detach ---- */

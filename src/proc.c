@@ -47,11 +47,18 @@ bool tl_proc_task(pid_t tid, tl_task *task)
     return true;
 }
 
-size_t tl_proc_tasks(tl_task **tasks)
+static int tid_cmp(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Reading every task's stat costs ~10 us a thread; the list alone is one getdents per few hundred. */
+size_t tl_proc_tids(pid_t **tids)
 {
     size_t n = 0, cap = 64;
-    *tasks = malloc(cap * sizeof **tasks);
-    DIR *dir = *tasks ? opendir("/proc/self/task") : NULL;
+    *tids = malloc(cap * sizeof **tids);
+    DIR *dir = *tids ? opendir("/proc/self/task") : NULL;
     if (!dir)
         return 0;
     for (struct dirent *e; (e = readdir(dir));) {
@@ -59,17 +66,22 @@ size_t tl_proc_tasks(tl_task **tasks)
         if (tid <= 0)
             continue;
         if (n == cap) {
-            tl_task *grown = realloc(*tasks, 2 * cap * sizeof **tasks);
+            pid_t *grown = realloc(*tids, 2 * cap * sizeof **tids);
             if (!grown)
                 break;
-            *tasks = grown;
+            *tids = grown;
             cap *= 2;
         }
-        if (tl_proc_task(tid, &(*tasks)[n]))
-            n++;
+        (*tids)[n++] = tid;
     }
     closedir(dir);
+    qsort(*tids, n, sizeof **tids, tid_cmp);
     return n;
+}
+
+bool tl_proc_has(const pid_t *tids, size_t n, pid_t tid)
+{
+    return bsearch(&tid, tids, n, sizeof tid, tid_cmp) != NULL;
 }
 
 static const struct { long nr; const char *name; } blocking_syscalls[] = {
@@ -113,7 +125,7 @@ void tl_proc_wait_object(pid_t tid, char *buf, size_t len)
 }
 
 static tl_lock helper_lock; /* held from before to after: one search at a time */
-static tl_task *helper_candidates;
+static pid_t *helper_candidates;
 static size_t helper_ncandidates;
 static atomic_int helper_tid;
 
@@ -123,7 +135,7 @@ bool tl_timer_helper_before(void)
         return false;
     tl_lock_acquire(&helper_lock);
     tl_guard++;
-    helper_ncandidates = tl_proc_tasks(&helper_candidates);
+    helper_ncandidates = tl_proc_tids(&helper_candidates);
     tl_guard--;
     return true;
 }
@@ -132,16 +144,12 @@ void tl_timer_helper_after(bool searching, bool created)
 {
     if (!searching)
         return;
-    tl_task *now;
+    pid_t *now;
     tl_guard++;
-    size_t n = created ? tl_proc_tasks(&now) : 0;
-    for (size_t i = 0; i < n && !atomic_load(&helper_tid); i++) {
-        bool old = false;
-        for (size_t j = 0; j < helper_ncandidates && !old; j++)
-            old = helper_candidates[j].tid == now[i].tid;
-        if (!old && !tl_registry_tracks(now[i].tid))
-            atomic_store(&helper_tid, now[i].tid);
-    }
+    size_t n = created ? tl_proc_tids(&now) : 0;
+    for (size_t i = 0; i < n && !atomic_load(&helper_tid); i++)
+        if (!tl_proc_has(helper_candidates, helper_ncandidates, now[i]) && !tl_registry_tracks(now[i]))
+            atomic_store(&helper_tid, now[i]);
     tl_guard--;
     if (created)
         free(now);

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 tl_lock tl_registry_lock;
 static tl_thread *table;
@@ -15,6 +16,24 @@ static tl_thread *table;
 static struct { pid_t tid; uint64_t ns; } exits[1024];
 static unsigned exits_next;
 __thread tl_thread *tl_self __attribute__((tls_model("initial-exec")));
+static uint64_t created; /* under the lock */
+static char main_name[16];
+
+static void read_comm(char name[16])
+{
+    FILE *f = fopen("/proc/thread-self/comm", "re");
+    if (f && fgets(name, 16, f))
+        name[strcspn(name, "\n")] = 0;
+    if (f)
+        fclose(f);
+}
+
+/* Names are kept here rather than read from /proc for every thread of every report: a thread
+   starts with its creator's name, and changes it through pthread_setname_np or prctl. */
+void tl_registry_init(void)
+{
+    read_comm(main_name);
+}
 
 /* Drops one reference; the caller holds the registry lock. */
 static void unref(tl_thread *t)
@@ -41,6 +60,14 @@ tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached)
     t->creator_tid = tl_gettid();
     t->created_at = tl_stack_capture();
     t->refs = 2; /* the creating call and the thread */
+    bool foreign = !tl_self && tl_gettid() != getpid(); /* a creator we did not make */
+    if (foreign)
+        read_comm(t->name);
+    tl_lock_acquire(&tl_registry_lock);
+    t->id = ++created | TL_ID_OURS;
+    if (!foreign)
+        memcpy(t->name, tl_self ? tl_self->name : main_name, sizeof t->name);
+    tl_lock_release(&tl_registry_lock);
     return t;
 }
 
@@ -135,7 +162,14 @@ void tl_thread_set_name(pthread_t handle, const char *name)
     HASH_FIND(hh, table, &handle, sizeof handle, t);
     if (t)
         snprintf(t->name, sizeof t->name, "%s", name);
+    else if (pthread_equal(handle, pthread_self()) && tl_gettid() == getpid())
+        snprintf(main_name, sizeof main_name, "%s", name);
     tl_lock_release(&tl_registry_lock);
+}
+
+void tl_thread_named(const char *name)
+{
+    tl_thread_set_name(pthread_self(), name);
 }
 
 bool tl_registry_all_exited(pid_t except)
@@ -237,17 +271,6 @@ bool tl_registry_tracks(pid_t tid)
     return found;
 }
 
-size_t tl_registry_tids(pid_t **tids)
-{
-    size_t n = 0;
-    tl_lock_acquire(&tl_registry_lock);
-    *tids = malloc((HASH_COUNT(table) + 1) * sizeof **tids);
-    for (tl_thread *t = *tids ? table : NULL; t; t = t->hh.next)
-        (*tids)[n++] = atomic_load(&t->tid);
-    tl_lock_release(&tl_registry_lock);
-    return n;
-}
-
 /* A thread created but not yet running has no tid, while the kernel already lists it: it would be
    reported twice, once as ours and once as a stranger. Its first act is to store its tid, which
    takes no lock, so the registry lock held here cannot keep it from doing so: wait a moment. */
@@ -265,6 +288,17 @@ static pid_t started_tid(tl_thread *t)
     return tid;
 }
 
+size_t tl_registry_ids(tl_thread_id **ids)
+{
+    size_t n = 0;
+    tl_lock_acquire(&tl_registry_lock);
+    *ids = malloc((HASH_COUNT(table) + 1) * sizeof **ids);
+    for (tl_thread *t = *ids ? table : NULL; t; t = t->hh.next)
+        (*ids)[n++] = (tl_thread_id){started_tid(t), t->id};
+    tl_lock_release(&tl_registry_lock);
+    return n;
+}
+
 size_t tl_registry_rows(tl_row **rows, size_t extra, tl_unwinder *u)
 {
     size_t n = 0;
@@ -273,6 +307,7 @@ size_t tl_registry_rows(tl_row **rows, size_t extra, tl_unwinder *u)
     for (tl_thread *t = *rows ? table : NULL; t; t = t->hh.next) {
         tl_row *r = &(*rows)[n++];
         r->tid = started_tid(t);
+        r->start = t->id;
         r->creator_tid = t->creator_tid;
         memcpy(r->name, t->name, sizeof r->name);
         r->created_at = t->created_at;
@@ -289,6 +324,8 @@ size_t tl_registry_rows(tl_row **rows, size_t extra, tl_unwinder *u)
    main thread now) but kept until it ends, as it still points to it. */
 void tl_registry_fork_child(void)
 {
+    if (tl_self) /* the forking thread is the child's main thread */
+        memcpy(main_name, tl_self->name, sizeof main_name);
     tl_thread *t, *next;
     HASH_ITER(hh, table, t, next) {
         if (t == tl_self) {

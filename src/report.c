@@ -27,7 +27,6 @@ int tl_thread_id_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The baseline is sorted by tid; a tid may appear twice (alive, and finished but unjoined). */
 static bool alive(const tl_report *r, pid_t tid)
 {
     tl_task key = {.tid = tid};
@@ -35,6 +34,7 @@ static bool alive(const tl_report *r, pid_t tid)
     return t && t->state != 'Z' && t->state != 'X';
 }
 
+/* The baseline is sorted by tid; a tid may appear twice (alive, and finished but unjoined). */
 static bool in_baseline(const tl_filter *f, const tl_row *row)
 {
     tl_thread_id key = {.tid = row->tid};
@@ -130,6 +130,31 @@ static bool make_groups(tl_report *r)
     return true;
 }
 
+/* A tracked thread's row: the registry knows it; the kernel is asked only what a thread with no
+   recorded wait is doing. */
+static void refine_tracked(tl_row *row, tl_task *task)
+{
+    if (row->state == TL_RUNNING)
+        kernel_state(row, task && tl_proc_task(row->tid, task) ? task : NULL);
+    if (task && row->state == TL_EXITED_UNJOINED)
+        task->state = 'Z';
+}
+
+/* A thread the library did not make: false when it is gone, ours, or glibc's timer thread. */
+static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excluded)
+{
+    if (!tl_proc_task(task->tid, task) || task->state == 'Z' || task->state == 'X')
+        return false; /* gone: only its /proc entry lingers */
+    if (task->tid == r->timer_helper) {
+        ++*excluded; /* listed with the timers it serves */
+        return false;
+    }
+    *row = (tl_row){.tid = task->tid, .start = task->start, .state = TL_RUNNING, .untracked = true};
+    memcpy(row->name, task->comm, sizeof row->name);
+    kernel_state(row, task);
+    return true;
+}
+
 tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
 {
     tl_report *r = calloc(1, sizeof *r);
@@ -140,18 +165,21 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     r->pid = getpid();
     r->pileup = tl_opt.pileup;
     r->timer_helper = tl_timer_helper();
-    tl_task *tasks;
-    size_t ntasks = tl_proc_tasks(&tasks);
-    qsort(tasks, ntasks, sizeof *tasks, task_cmp);
+    pid_t *tids;
+    size_t ntasks = tl_proc_tids(&tids);
     /* The modules first: the unwinder reads their rules, and the symbols their names. */
     r->sym = tl_symbolizer_new();
     tl_unwinder *unwinder = r->sym ? tl_unwinder_new(tl_symbolizer_dwfl(r->sym)) : NULL;
     r->nrows = tl_registry_rows(&r->rows, ntasks, unwinder);
     tl_unwinder_free(unwinder);
     r->now_ns = tl_now_ns();
-    /* seen[i]: task i is a tracked thread, so not "untracked". */
-    bool *seen = calloc(ntasks + 1, sizeof *seen);
-    if (!r->rows || !seen || !r->sym) {
+    /* Every listed thread, its state 0 (alive, as far as we know) until the kernel is asked. */
+    tl_task *tasks = calloc(ntasks + 1, sizeof *tasks);
+    bool *seen = calloc(ntasks + 1, sizeof *seen); /* seen[i]: task i is tracked */
+    for (size_t i = 0; tasks && i < ntasks; i++)
+        tasks[i].tid = tids[i];
+    free(tids);
+    if (!r->rows || !tasks || !seen || !r->sym) {
         free(seen);
         free(tasks);
         tl_report_free(r);
@@ -159,12 +187,9 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     }
     pid_t caller = tl_gettid();
     size_t kept = 0, excluded = 0;
-    /* A thread inherits its creator's name; once it is gone, the process's name is the best guess. */
-    tl_task key = {.tid = r->pid};
-    const tl_task *main_task = bsearch(&key, tasks, ntasks, sizeof *tasks, task_cmp);
     for (size_t i = 0; i < r->nrows; i++) {
         tl_row row = r->rows[i];
-        key.tid = row.tid;
+        tl_task key = {.tid = row.tid};
         tl_task *task = row.tid ? bsearch(&key, tasks, ntasks, sizeof *tasks, task_cmp) : NULL;
         if (task)
             seen[task - tasks] = true;
@@ -172,32 +197,16 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
             excluded++;
             continue;
         }
-        if (task)
-            row.start = task->start;
-        if (!row.name[0] && (task || main_task))
-            memcpy(row.name, (task ? task : main_task)->comm, sizeof row.name);
-        if (row.state == TL_RUNNING)
-            kernel_state(&row, task);
+        refine_tracked(&row, task);
         r->rows[kept++] = row;
     }
     for (size_t i = 0; i < ntasks; i++) {
-        const tl_task *task = &tasks[i];
-        if (seen[i] || task->tid == tl_live_helper())
+        if (seen[i] || tasks[i].tid == tl_live_helper())
             continue; /* ours is never reported nor counted */
-        if (task->tid == caller || task->tid == r->pid) {
+        if (tasks[i].tid == caller || tasks[i].tid == r->pid)
             excluded++;
-            continue;
-        }
-        if (task->state == 'Z' || task->state == 'X')
-            continue; /* gone: only its /proc entry lingers */
-        if (task->tid == r->timer_helper) {
-            excluded++; /* listed with the timers it serves */
-            continue;
-        }
-        tl_row *row = &r->rows[kept++];
-        *row = (tl_row){.tid = task->tid, .start = task->start, .state = TL_RUNNING, .untracked = true};
-        memcpy(row->name, task->comm, sizeof row->name);
-        kernel_state(row, task);
+        else if (untracked_row(r, &tasks[i], &r->rows[kept], &excluded))
+            kept++;
     }
     r->nrows = kept;
     r->threads_total = kept + excluded;

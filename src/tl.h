@@ -175,7 +175,7 @@ const char *tl_verdict_name(tl_verdict v);
 /* One thread as a report sees it. */
 typedef struct tl_row {
     pid_t tid, creator_tid;
-    unsigned long long start;  /* as tl_task's, 0 when the thread is gone */
+    unsigned long long start;  /* with tid, names the thread for ever (tl_thread_id) */
     char name[16];
     tl_state state;
     tl_verdict verdict;
@@ -193,6 +193,10 @@ struct tl_report;
 void tl_verdicts_assign(struct tl_report *r, bool (*alive)(const struct tl_report *r, pid_t tid));
 
 /* ---- registry.c: every thread created through pthread_create, until joined or detached ---- */
+/* One thread for ever, even once its tid is reused: the kernel's start time of a thread we did not
+   make, our own creation number (with TL_ID_OURS) of one we did. */
+typedef struct tl_thread_id { pid_t tid; unsigned long long start; } tl_thread_id;
+#define TL_ID_OURS (1ull << 63)
 typedef struct tl_thread {
     UT_hash_handle hh;        /* in the table, keyed by handle, while listed */
     pthread_t handle;
@@ -205,7 +209,8 @@ typedef struct tl_thread {
     tl_wait wait;             /* written by the thread itself, read by reports */
     uintptr_t stack_top;      /* its first frame (ours), where unwinding a wait stops */
     size_t stack_size;
-    char name[16];
+    char name[16];            /* the kernel's: inherited from the creator, then as set */
+    uint64_t id;              /* tl_thread_id.start */
     int refs;                 /* creator, the thread itself, the table; under the registry lock */
     bool detached, exited, listed;
 } tl_thread;
@@ -219,10 +224,12 @@ void tl_thread_joined(tl_thread *t);
 void tl_thread_detached(tl_thread *t);
 void tl_thread_release(tl_thread *t);
 void tl_thread_set_name(pthread_t handle, const char *name);
+void tl_thread_named(const char *name);    /* the calling thread named itself (prctl) */
+void tl_registry_init(void);               /* main's name, which its first threads inherit */
 bool tl_registry_all_exited(pid_t except);
 bool tl_registry_tracks(pid_t tid);
 uint64_t tl_registry_exit_time(pid_t tid); /* when a thread we made ended, 0 if unknown */
-size_t tl_registry_tids(pid_t **tids); /* of every listed thread, finished or not */
+size_t tl_registry_ids(tl_thread_id **ids); /* of every listed thread, finished or not */
 size_t tl_registry_rows(tl_row **rows, size_t extra, tl_unwinder *u);
 void tl_registry_fork_child(void); /* with the lock held */
 extern __thread tl_thread *tl_self __attribute__((tls_model("initial-exec")));
@@ -284,8 +291,9 @@ typedef struct tl_task {
     char comm[16];
     unsigned long long start;  /* clock ticks after boot: with tid, names one thread for ever */
 } tl_task;
-size_t tl_proc_tasks(tl_task **tasks);   /* every thread of this process; *tasks is malloc'd */
-bool tl_proc_task(pid_t tid, tl_task *task);
+size_t tl_proc_tids(pid_t **tids);        /* every thread of this process, sorted; malloc'd */
+bool tl_proc_has(const pid_t *tids, size_t n, pid_t tid);
+bool tl_proc_task(pid_t tid, tl_task *task); /* false when it is gone */
 void tl_proc_wait_object(pid_t tid, char *buf, size_t len);
 /* glibc's SIGEV_THREAD helper thread, started inside the first such timer_create: found as the
    thread that call adds. */
@@ -304,7 +312,6 @@ bool tl_rules_match(const tl_rules *rules, tl_symbolizer *sym, const struct tl_r
 extern tl_rules *tl_file_rules; /* from the suppressions option, read at start-up */
 
 /* ---- report.c: collect, group, render, write ---- */
-typedef struct tl_thread_id { pid_t tid; unsigned long long start; } tl_thread_id;
 int tl_thread_id_cmp(const void *a, const void *b); /* by tid */
 typedef struct tl_filter {
     const tl_rules *rules[2];        /* threads matching any are left out, and not counted */

@@ -594,7 +594,9 @@ def thread_started_by_another_library_constructor_is_tracked():
 def thread_names_are_reported():
     rep, _ = report("lifecycle", "named")
     names = sorted(t["name"] for g in rep["groups"] for t in g["threads"])
-    expect_eq(names, ["db-poller", "renamed"], "names from pthread_setname_np")
+    expect_eq(names, ["by-prctl", "by-prctl", "db-poller", "main-renamed", "renamed"],
+              "names from pthread_setname_np (of the thread itself, or of another), from prctl, "
+              "and inherited from the creator")
 
 
 @test

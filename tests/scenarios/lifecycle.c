@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define CHECK(call) do { int rc_ = (call); if (rc_) { fprintf(stderr, "%s: %s\n", #call, strerror(rc_)); exit(90); } } while (0)
@@ -127,6 +128,22 @@ static void *named_poller(void *arg)
     return arg;
 }
 
+static void *pause_for_ever(void *arg)
+{
+    for (;;)
+        pause();
+    return arg;
+}
+
+/* Names itself with prctl, then starts a thread, which inherits the name. */
+static void *prctl_namer(void *arg)
+{
+    pthread_t t;
+    prctl(PR_SET_NAME, "by-prctl", 0, 0, 0);
+    CHECK(pthread_create(&t, NULL, pause_for_ever, NULL));
+    return pause_for_ever(arg);
+}
+
 static void start_named(void)
 {
     pthread_t t;
@@ -134,6 +151,10 @@ static void start_named(void)
     CHECK(pthread_create(&t, NULL, named_poller, NULL));
     usleep(20000);
     CHECK(pthread_setname_np(t, "renamed"));
+    CHECK(pthread_create(&t, NULL, prctl_namer, NULL));
+    prctl(PR_SET_NAME, "main-renamed", 0, 0, 0);
+    CHECK(pthread_create(&t, NULL, pause_for_ever, NULL));
+    usleep(20000);
 }
 
 static atomic_int sleeping;
