@@ -72,6 +72,7 @@ static void fork_child(void)
     tl_resource_fork_child();
     tl_timer_helper_fork_child();
     tl_live_fork_child();
+    tl_symbolizer_fork_child();
     atomic_store(&tl_stack_lock.state, 0);
     atomic_store(&tl_resource_lock.state, 0);
     atomic_store(&tl_registry_lock.state, 0);

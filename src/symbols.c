@@ -23,6 +23,7 @@ typedef struct sym_entry {
 } sym_entry;
 
 struct tl_symbolizer {
+    uint64_t key;             /* of the modules it was made for */
     Dwfl *dwfl;
     sym_entry *cache;
     char *(*demangle)(const char *mangled, char *buf, size_t *len, int *status);
@@ -35,14 +36,35 @@ static const Dwfl_Callbacks callbacks = {
     .debuginfo_path = &debuginfo_path,
 };
 
-tl_symbolizer *tl_symbolizer_new(void)
+/* The modules of this process, as the executable file mappings of /proc/thread-self/maps (through
+   thread-self: once main has left with pthread_exit, the zombie leader's maps read empty), and a
+   hash of them that ignores everything else (thread stacks come and go with threads). */
+static char *read_maps(size_t *len, uint64_t *key)
+{
+    char *text = NULL, line[PATH_MAX + 128];
+    FILE *maps = fopen("/proc/thread-self/maps", "re"), *all = open_memstream(&text, len);
+    *key = 1469598103934665603u; /* FNV-1a */
+    while (maps && all && fgets(line, sizeof line, maps)) {
+        fputs(line, all);
+        char perms[8] = "";
+        if (sscanf(line, "%*s %7s", perms) == 1 && perms[2] == 'x' && strchr(line, '/'))
+            for (const char *c = line; *c; c++)
+                *key = (*key ^ (unsigned char)*c) * 1099511628211u;
+    }
+    if (maps)
+        fclose(maps);
+    if (all && fclose(all) != 0)
+        text = NULL;
+    return maps ? text : (free(text), NULL);
+}
+
+static tl_symbolizer *build(const char *maps_text, size_t len, uint64_t key)
 {
     tl_symbolizer *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    /* Through thread-self: once the main thread has left with pthread_exit, /proc/PID/maps of the
-       (zombie) leader reads empty while the process runs on. */
-    FILE *maps = fopen("/proc/thread-self/maps", "re");
+    s->key = key;
+    FILE *maps = maps_text ? fmemopen((void *)maps_text, len, "r") : NULL;
     s->dwfl = maps ? dwfl_begin(&callbacks) : NULL;
     if (s->dwfl) {
         dwfl_report_begin(s->dwfl);
@@ -57,6 +79,47 @@ tl_symbolizer *tl_symbolizer_new(void)
         fclose(maps);
     /* C++ names read better demangled; libstdc++ is there in every C++ program. */
     *(void **)&s->demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+    return s;
+}
+
+static void destroy(tl_symbolizer *s)
+{
+    sym_entry *e, *next;
+    HASH_ITER(hh, s->cache, e, next) {
+        HASH_DELETE(hh, s->cache, e);
+        for (unsigned i = 0; i < e->nframes; i++)
+            free(e->names[i]);
+        free(e);
+    }
+    if (s->dwfl)
+        dwfl_end(s->dwfl);
+    free(s);
+}
+
+/* Reading a module's DWARF is most of a report's cost (libc's alone takes tens of ms), so one
+   symbolizer is kept from report to report while the modules stay the same. A report that finds
+   it in use by another makes its own. */
+static tl_lock shared_lock;
+static tl_symbolizer *shared;
+
+tl_symbolizer *tl_symbolizer_new(void)
+{
+    size_t len = 0;
+    uint64_t key;
+    char *maps = read_maps(&len, &key);
+    tl_symbolizer *s;
+    if (tl_lock_try(&shared_lock)) {
+        if (!shared || shared->key != key) {
+            if (shared)
+                destroy(shared);
+            shared = build(maps, len, key);
+        }
+        if (!(s = shared))
+            tl_lock_release(&shared_lock);
+    } else {
+        s = build(maps, len, key);
+    }
+    free(maps);
     return s;
 }
 
@@ -164,16 +227,15 @@ struct Dwfl *tl_symbolizer_dwfl(tl_symbolizer *s)
 
 void tl_symbolizer_free(tl_symbolizer *s)
 {
-    if (!s)
-        return;
-    sym_entry *e, *next;
-    HASH_ITER(hh, s->cache, e, next) {
-        HASH_DELETE(hh, s->cache, e);
-        for (unsigned i = 0; i < e->nframes; i++)
-            free(e->names[i]);
-        free(e);
-    }
-    if (s->dwfl)
-        dwfl_end(s->dwfl);
-    free(s);
+    if (s && s == shared)
+        tl_lock_release(&shared_lock);
+    else if (s)
+        destroy(s);
+}
+
+/* Another thread may have been using it at the fork: the child leaves it be. */
+void tl_symbolizer_fork_child(void)
+{
+    shared = NULL;
+    atomic_store(&shared_lock.state, 0);
 }

@@ -31,11 +31,15 @@ typedef enum {
 typedef struct tl_lock { atomic_int state; } tl_lock; /* 0 free, 1 held, 2 held with waiters */
 void tl_lock_slow(tl_lock *l);
 void tl_unlock_slow(tl_lock *l);
-static inline void tl_lock_acquire(tl_lock *l)
+static inline bool tl_lock_try(tl_lock *l)
 {
     int expected = 0;
-    if (!atomic_compare_exchange_strong_explicit(&l->state, &expected, 1, memory_order_acquire,
-                                                 memory_order_relaxed))
+    return atomic_compare_exchange_strong_explicit(&l->state, &expected, 1, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+static inline void tl_lock_acquire(tl_lock *l)
+{
+    if (!tl_lock_try(l))
         tl_lock_slow(l);
 }
 static inline void tl_lock_release(tl_lock *l)
@@ -165,6 +169,7 @@ tl_symbolizer *tl_symbolizer_new(void);
 /* The frames of one return address: n >= 1, more than one when the call was inlined. */
 const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address, unsigned *n);
 void tl_symbolizer_free(tl_symbolizer *s);
+void tl_symbolizer_fork_child(void);
 struct Dwfl *tl_symbolizer_dwfl(tl_symbolizer *s); /* the modules it knows, NULL if none */
 
 /* ---- verdict.c: states and verdicts ---- */

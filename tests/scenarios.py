@@ -1252,6 +1252,18 @@ def dumps_every_10_ms_change_nothing():
     expect(reports, "reports were written")
 
 
+@test
+def a_module_loaded_between_reports_gets_its_names():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "dump.json")
+        p = api("dlopen", os.path.join(SCENARIOS, "libearly_lib.so"), path)
+        expect_eq(p.stdout, "rc=0\n", "result")
+        with open(path) as f:
+            rep = json.load(f)
+    created = [functions(g["created_at"])[:1] for g in rep["groups"]]
+    expect(["early_constructor"] in created, f"the new module's frames are named: {created}")
+
+
 def build_example(d, name):
     """Installs threadleak under d and builds examples/testing/NAME against it; returns its build dir."""
     prefix, build = os.path.join(d, "prefix"), os.path.join(d, name)

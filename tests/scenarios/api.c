@@ -7,9 +7,12 @@
    malformed    a bad rule is named with its line, the good one still applies
    concurrent   two threads verifying at once
    forked       verify_none in a fork child
-   dump         threadleak_dump in json to a file given as the second argument */
+   dump         threadleak_dump in json to a file given as the second argument
+   dlopen       a dump, then a library (second argument) loaded: a dump to the third names it */
 #define _GNU_SOURCE
 #include <threadleak.h>
+
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +146,16 @@ int main(int argc, char **argv)
             _exit(0);
         }
         waitpid(pid, NULL, 0);
+    } else if (strcmp(mode, "dlopen") == 0 && argc > 3) {
+        /* A report, then a module loaded and a thread started in it: the next report names it. */
+        FILE *null = fopen("/dev/null", "w"), *out = fopen(argv[3], "w");
+        threadleak_dump(&(threadleak_opts){.out = null});
+        if (!dlopen(argv[2], RTLD_NOW))
+            return 91;
+        usleep(20000);
+        printf("rc=%d\n", threadleak_dump(&(threadleak_opts){.format = "json", .out = out}));
+        fclose(null);
+        fclose(out);
     } else if (strcmp(mode, "dump") == 0 && argc > 2) {
         make_alpha();
         for (int in = 0; !in; usleep(1000)) {
