@@ -71,21 +71,30 @@ tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached)
     return t;
 }
 
+/* Into the table, under its handle; the lock is held. */
+static void list(tl_thread *t, pthread_t handle)
+{
+    tl_thread *stale;
+    t->handle = handle;
+    if (t->listed || (t->exited && t->detached))
+        return;
+    /* Only a thread that was just joined, whose wrapper has not yet unlisted it, can still hold
+       this handle: glibc reuses a descriptor only once it is released. */
+    HASH_FIND(hh, table, &handle, sizeof handle, stale);
+    if (stale)
+        unlist(stale);
+    HASH_ADD(hh, table, handle, sizeof handle, t);
+    t->listed = true;
+    t->refs++;
+}
+
+/* Whichever comes first lists the thread: its creator once pthread_create returns, or the thread
+   as it starts, which may be sooner. A snapshot taken by a thread that is already running must
+   find it listed, or would later take it for a newcomer. */
 void tl_thread_publish(tl_thread *t, pthread_t handle)
 {
     tl_lock_acquire(&tl_registry_lock);
-    t->handle = handle;
-    if (!(t->exited && t->detached)) {
-        tl_thread *stale;
-        /* Only a thread that was just joined, whose wrapper has not yet unlisted it, can still
-           hold this handle: glibc reuses a descriptor only once it is released. */
-        HASH_FIND(hh, table, &handle, sizeof handle, stale);
-        if (stale)
-            unlist(stale);
-        HASH_ADD(hh, table, handle, sizeof handle, t);
-        t->listed = true;
-        t->refs++;
-    }
+    list(t, handle);
     unref(t);
     tl_lock_release(&tl_registry_lock);
 }
@@ -99,6 +108,9 @@ void tl_thread_started(tl_thread *t)
 {
     atomic_store_explicit(&t->tid, tl_gettid(), memory_order_release);
     tl_self = t;
+    tl_lock_acquire(&tl_registry_lock);
+    list(t, pthread_self());
+    tl_lock_release(&tl_registry_lock);
 }
 
 void tl_thread_ended(tl_thread *t)
