@@ -54,15 +54,16 @@ static struct {
     bool closed;               /* exit has begun: no more live reports */
 } live;
 
-static void futex_wake(atomic_uint *word)
+/* Raw, so that neither the handler nor the helper ever enters a wrapper. */
+static void futex(void *word, int op, unsigned val, const struct timespec *timeout)
 {
-    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    syscall(SYS_futex, word, op, val, timeout, NULL, 0);
 }
 
 static void wake_helper(void)
 {
     atomic_fetch_add(&live.wake, 1);
-    futex_wake(&live.wake);
+    futex(&live.wake, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
@@ -92,7 +93,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 }
 
 /* The helper's name tells `threadleak dump` which signal to send, or that there is none. */
-static void name_helper(void)
+static void name_helper(const sigset_t *ours)
 {
     char name[16];
     if (atomic_load(&live.ours))
@@ -100,10 +101,7 @@ static void name_helper(void)
     else
         snprintf(name, sizeof name, TL_HELPER_NAME "-");
     prctl(PR_SET_NAME, name);
-    sigset_t ours;
-    sigemptyset(&ours);
-    sigaddset(&ours, tl_opt.signal);
-    pthread_sigmask(atomic_load(&live.ours) ? SIG_UNBLOCK : SIG_BLOCK, &ours, NULL);
+    pthread_sigmask(atomic_load(&live.ours) ? SIG_UNBLOCK : SIG_BLOCK, ours, NULL);
 }
 
 static tl_report *collect(void)
@@ -209,7 +207,7 @@ static void *helper(void *arg)
     (void)arg;
     tl_guard = 1; /* for good: nothing this thread does is the program's */
     atomic_store(&live.helper_tid, tl_gettid());
-    syscall(SYS_futex, &live.helper_tid, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    futex(&live.helper_tid, FUTEX_WAKE_PRIVATE, 1, NULL);
     bool named_ours = !atomic_load(&live.ours);
     sigset_t ours, idle;
     sigemptyset(&ours);
@@ -218,7 +216,7 @@ static void *helper(void *arg)
         unsigned seen = atomic_load(&live.wake);
         if (named_ours != atomic_load(&live.ours)) {
             named_ours = atomic_load(&live.ours);
-            name_helper();
+            name_helper(&ours);
         }
         /* Our signal waits while we serve: a report's reads are never cut short by it. */
         pthread_sigmask(SIG_BLOCK, &ours, &idle);
@@ -229,8 +227,7 @@ static void *helper(void *arg)
         pthread_sigmask(SIG_SETMASK, &idle, NULL);
         end_if_last();
         struct timespec poll = {0, 20000000}; /* for the threads whose end we do not see */
-        syscall(SYS_futex, &live.wake, FUTEX_WAIT_PRIVATE, seen,
-                atomic_load(&live.main_left) ? &poll : NULL, NULL, 0);
+        futex(&live.wake, FUTEX_WAIT_PRIVATE, seen, atomic_load(&live.main_left) ? &poll : NULL);
     }
     return NULL;
 }
@@ -254,7 +251,7 @@ static void start_helper(void)
     pthread_attr_destroy(&attr);
     /* Its tid must be known before any report, or the report would list it as the program's. */
     while (rc == 0 && !atomic_load(&live.helper_tid))
-        syscall(SYS_futex, &live.helper_tid, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+        futex(&live.helper_tid, FUTEX_WAIT_PRIVATE, 0, NULL);
     if (rc != 0)
         tl_warn("cannot start the thread that answers signals (%s); live dumps are off", strerror(rc));
     errno = saved;
