@@ -167,8 +167,8 @@ static int no_helper(pid_t pid)
     if (!loaded)
         return fail("process %d does not have libthreadleak loaded (start it with `threadleak run` "
                     "or LD_PRELOAD=libthreadleak.so)", (int)pid);
-    return fail("process %d has libthreadleak loaded but answers no signal (signal=none, or a "
-                "forked child that has not started a thread)", (int)pid);
+    return fail("process %d has libthreadleak loaded but answers no signal (signal=none, or it has "
+                "not started a thread yet: there is nothing to report)", (int)pid);
 }
 
 /* An abstract socket: a name in no directory, gone with the descriptor. */

@@ -2,7 +2,11 @@
 
    The handler does only what is safe in a signal handler: it notes the request (a counter, or a
    slot of a small lock-free ring for `threadleak dump`) and wakes the helper thread through a futex.
-   The helper thread, started before main, writes the reports one at a time, so that signals that
+   The handler is installed before main; the helper thread starts with the program's first thread,
+   not before: glibc and libstdc++ take faster paths in a single-threaded process (a mutex or malloc
+   without atomic operations), and a thread of ours would cost such a program three times its
+   uncontended mutex. A process with no thread but main has nothing to report anyway.
+   The helper writes the reports one at a time, so that signals that
    come in a row or during a report give whole reports, never interleaved ones. It runs with the
    library's guard set (its calls are never recorded), blocks every signal but ours, and is left out
    of every report and snapshot.
@@ -47,7 +51,7 @@ static struct {
     dump_request dumps[REQUESTS];
     atomic_int helper_tid;
     atomic_bool ours;          /* the signal is ours: our handler is the installed one */
-    atomic_bool needs_helper;  /* a fork child's helper starts with its first thread */
+    atomic_bool needs_helper;  /* the helper starts with the program's first thread */
     atomic_bool warned;
     atomic_bool main_left;     /* main ended with pthread_exit: the last thread to end ends the process */
     tl_lock serving;           /* held while the helper writes a report, so exit can wait for it */
@@ -69,9 +73,16 @@ static void wake_helper(void)
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)sig, (void)uc;
+    static const char alone[] = "threadleak: no thread but main yet, so no report\n";
     if (!atomic_load(&live.ours))
         return;
     int saved = errno;
+    if (!atomic_load(&live.helper_tid)) {
+        ssize_t ignored = write(STDERR_FILENO, alone, sizeof alone - 1); /* async-signal-safe */
+        (void)ignored;
+        errno = saved;
+        return;
+    }
     uint64_t value = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
     if (si->si_code == SI_QUEUE && value >> 40 == TL_DUMP_MAGIC) {
         for (int i = 0; i < REQUESTS; i++) {
@@ -272,7 +283,7 @@ void tl_live_start(void)
     else if (sigaction(sig, &act, NULL) == 0)
         atomic_store(&live.ours, true);
     tl_guard--;
-    start_helper();
+    atomic_store(&live.needs_helper, true);
 }
 
 bool tl_live_handler(void (*handler)(int))

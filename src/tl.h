@@ -65,14 +65,14 @@ void tl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tl_main_starting(void); /* main is about to run: register the exit report */
 
 /* ---- live.c: reports on a signal, and for `threadleak dump` ---- */
-void tl_live_start(void);               /* before main: the handler and the helper thread */
+void tl_live_start(void);               /* before main: the handler */
 void tl_live_stop(void);                /* at exit: waits for a report being written, then no more */
 bool tl_live_handler(void (*handler)(int)); /* handler is ours */
 void tl_live_taken(int sig, bool by_us); /* a handler for sig was installed */
 void tl_live_waited(const sigset_t *set); /* the program waits for these with sigwait, signalfd */
 pid_t tl_live_helper(void);             /* the helper thread's tid, 0 when there is none */
 void tl_live_fork_child(void);
-void tl_live_thread_starting(void);     /* a fork child's helper starts with its first thread */
+void tl_live_thread_starting(void);     /* the helper starts with the program's first thread */
 void tl_live_main_left(void);           /* main called pthread_exit */
 void tl_live_thread_ended(void);
 

@@ -1189,6 +1189,25 @@ def signal_none_installs_no_handler_and_no_thread():
 
 
 @test
+def a_single_threaded_program_gets_no_helper_thread_and_survives_the_signal():
+    # glibc and libstdc++ take faster paths while a process has one thread: the helper waits for
+    # the program's first thread. Until then the signal is answered with one line.
+    with Live("single", options="format=json:at_exit=0:output=r.json") as live:
+        expect_eq(helper_threads(live.pid), [], "helper threads")
+        expect_eq(len(os.listdir(f"/proc/{live.pid}/task")), 1, "threads")
+        expect(catches(live.pid, signal_module.SIGUSR1), "SIGUSR1 is caught")
+        live.signal()
+        time.sleep(0.2)
+        p = live.dump()
+        expect_one_error(p, r"has libthreadleak loaded but answers no signal \(signal=none, or it has "
+                            r"not started a thread yet", "dump of a single-threaded process")
+        out, err, status = live.finish()
+        expect_eq(os.listdir(live.dir), [], "no report written")
+    expect_eq((out, status), ("alone\n", 3), "the program")
+    expect_eq(err, "threadleak: no thread but main yet, so no report\n", "stderr")
+
+
+@test
 def other_signals_can_be_chosen():
     for name, number in (("SIGUSR2", 12), ("SIGRTMIN+3", signal_module.SIGRTMIN + 3)):
         with Live("work", options=f"signal={name}:format=json:at_exit=0:output=r.json") as live:

@@ -5,6 +5,7 @@
 
    live work [items]       as above
    live own_handler        installs its own SIGUSR1 handler first, and prints how many it saw
+   live single             starts no thread at all, and prints "alone"
    live signalfd           takes SIGUSR1 with a signalfd, and prints how many it read */
 #include <pthread.h>
 #include <signal.h>
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &usr1, NULL);
         sfd = signalfd(-1, &usr1, SFD_CLOEXEC);
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3 && strcmp(mode, "single") != 0; i++) {
         pthread_t t;
         if (pthread_create(&t, NULL, stuck_worker, NULL) != 0)
             abort();
@@ -107,7 +108,9 @@ int main(int argc, char **argv)
     char line[16];
     if (!fgets(line, sizeof line, stdin))
         return 1;
-    if (strcmp(mode, "own_handler") == 0) {
+    if (strcmp(mode, "single") == 0) {
+        puts("alone");
+    } else if (strcmp(mode, "own_handler") == 0) {
         printf("handled %d\n", (int)handled);
     } else if (sfd >= 0) {
         struct signalfd_siginfo si;
