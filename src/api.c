@@ -19,6 +19,7 @@ TL_API threadleak_snapshot *threadleak_snapshot_take(void)
     tl_ensure_init();
     int saved = errno;
     tl_guard++;
+    tl_registry_settle();
     pid_t *tids;
     tl_thread_id *ours;
     size_t ntids = tl_proc_tids(&tids), nours = tl_registry_ids(&ours);

@@ -60,6 +60,7 @@ TL_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(
     errno = saved;
     if (!t) /* out of memory: the thread still starts, untracked */
         return real.create(thread, attr, start, arg);
+    tl_thread_creating();
     int rc = real.create(thread, attr, thread_trampoline, t);
     saved = errno;
     if (rc == 0)

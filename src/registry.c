@@ -76,7 +76,7 @@ static void list(tl_thread *t, pthread_t handle)
 {
     tl_thread *stale;
     t->handle = handle;
-    if (t->listed || (t->exited && t->detached))
+    if (t->exited && t->detached)
         return;
     /* Only a thread that was just joined, whose wrapper has not yet unlisted it, can still hold
        this handle: glibc reuses a descriptor only once it is released. */
@@ -88,29 +88,43 @@ static void list(tl_thread *t, pthread_t handle)
     t->refs++;
 }
 
-/* Whichever comes first lists the thread: its creator once pthread_create returns, or the thread
-   as it starts, which may be sooner. A snapshot taken by a thread that is already running must
-   find it listed, or would later take it for a newcomer. */
+/* pthread_create calls between the clone and the listing: a thread in /proc but not yet here. */
+static atomic_int creating;
+
+void tl_thread_creating(void)
+{
+    atomic_fetch_add_explicit(&creating, 1, memory_order_relaxed);
+}
+
 void tl_thread_publish(tl_thread *t, pthread_t handle)
 {
     tl_lock_acquire(&tl_registry_lock);
     list(t, handle);
     unref(t);
     tl_lock_release(&tl_registry_lock);
+    atomic_fetch_sub_explicit(&creating, 1, memory_order_release);
+}
+
+/* A thread that runs before its creator has listed it would be taken for one we did not make, and,
+   once listed, for a newcomer: a snapshot or a report first lets such creations finish (a moment;
+   a creator stalled for 50 ms is let be). */
+void tl_registry_settle(void)
+{
+    uint64_t until = tl_now_ns() + 50000000;
+    while (atomic_load_explicit(&creating, memory_order_acquire) > 0 && tl_now_ns() < until)
+        sched_yield();
 }
 
 void tl_thread_abandon(tl_thread *t)
 {
     free(t);
+    atomic_fetch_sub_explicit(&creating, 1, memory_order_release);
 }
 
 void tl_thread_started(tl_thread *t)
 {
     atomic_store_explicit(&t->tid, tl_gettid(), memory_order_release);
     tl_self = t;
-    tl_lock_acquire(&tl_registry_lock);
-    list(t, pthread_self());
-    tl_lock_release(&tl_registry_lock);
 }
 
 void tl_thread_ended(tl_thread *t)

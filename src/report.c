@@ -166,6 +166,7 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     r->pileup = tl_opt.pileup;
     r->timer_helper = tl_timer_helper();
     pid_t *tids;
+    tl_registry_settle();
     size_t ntasks = tl_proc_tids(&tids);
     /* The modules first: the unwinder reads their rules, and the symbols their names. */
     r->sym = tl_symbolizer_new();

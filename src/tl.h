@@ -220,7 +220,9 @@ typedef struct tl_thread {
     bool detached, exited, listed;
 } tl_thread;
 tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached);
+void tl_thread_creating(void);        /* just before the real pthread_create */
 void tl_thread_publish(tl_thread *t, pthread_t handle);
+void tl_registry_settle(void);        /* waits for pthread_create calls to list their threads */
 void tl_thread_abandon(tl_thread *t);
 void tl_thread_started(tl_thread *t);
 void tl_thread_ended(tl_thread *t);
