@@ -140,7 +140,7 @@ static void refine_tracked(tl_row *row, tl_task *task)
         task->state = 'Z';
 }
 
-/* A thread the library did not make: false when it is gone, ours, or glibc's timer thread. */
+/* A thread the library did not make: false when it is gone, or glibc's timer thread. */
 static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excluded)
 {
     if (!tl_proc_task(task->tid, task) || task->state == 'Z' || task->state == 'X')
