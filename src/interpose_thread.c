@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/prctl.h>
-#include <unistd.h>
 
 /* ---- thread creation and end ---- */
 
@@ -75,8 +74,8 @@ TL_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(
    thread, which must not keep the process alive once the program's last thread has ended. */
 TL_API void pthread_exit(void *ret)
 {
-    if (!tl_guard && tl_gettid() == getpid())
-        tl_live_main_left();
+    if (!tl_guard)
+        tl_live_thread_exits();
     real.pthread_exit(ret);
 }
 

@@ -53,6 +53,7 @@ static struct {
     atomic_bool ours;          /* the signal is ours: our handler is the installed one */
     atomic_bool needs_helper;  /* the helper starts with the program's first thread */
     atomic_bool warned;
+    atomic_int main_tid;       /* the process's main thread (the pid), without a system call */
     atomic_bool main_left;     /* main ended with pthread_exit: the last thread to end ends the process */
     tl_lock serving;           /* held while the helper writes a report, so exit can wait for it */
     bool closed;               /* exit has begun: no more live reports */
@@ -133,20 +134,6 @@ static void report_to_output(void)
     tl_report_free(r);
 }
 
-static bool send_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
 /* Connects to the socket the tool listens on, if the listener is the process that sent the signal. */
 static int connect_tool(const dump_request *d)
 {
@@ -179,8 +166,8 @@ static void report_to_tool(const dump_request *d)
     char header[64];
     if (buf) {
         int n = snprintf(header, sizeof header, TL_DUMP_HEADER, len);
-        if (send_all(fd, header, (size_t)n))
-            send_all(fd, buf, len);
+        if (tl_write_all(fd, header, (size_t)n, true))
+            tl_write_all(fd, buf, len, true);
     }
     free(buf);
     tl_report_free(r);
@@ -271,6 +258,7 @@ static void start_helper(void)
 void tl_live_start(void)
 {
     int sig = tl_opt.signal;
+    atomic_store(&live.main_tid, getpid());
     if (!sig)
         return;
     struct sigaction old, act = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
@@ -316,8 +304,10 @@ pid_t tl_live_helper(void)
     return atomic_load(&live.helper_tid);
 }
 
-void tl_live_main_left(void)
+void tl_live_thread_exits(void)
 {
+    if (tl_gettid() != atomic_load_explicit(&live.main_tid, memory_order_relaxed))
+        return;
     atomic_store(&live.main_left, true);
     wake_helper();
 }
@@ -345,6 +335,7 @@ void tl_live_fork_child(void)
     live.plain_served = atomic_load(&live.plain);
     atomic_store(&live.needs_helper, true);
     atomic_store(&live.main_left, false); /* the forking thread is the child's main */
+    atomic_store(&live.main_tid, getpid());
 }
 
 void tl_live_thread_starting(void)

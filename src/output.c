@@ -5,15 +5,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
 static atomic_uint sequence;
 
-static bool write_all(int fd, const char *buf, size_t len)
+bool tl_write_all(int fd, const char *buf, size_t len, bool socket)
 {
     while (len) {
-        ssize_t n = write(fd, buf, len);
+        /* A socket whose reader left must not raise SIGPIPE in the program. */
+        ssize_t n = socket ? send(fd, buf, len, MSG_NOSIGNAL) : write(fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -55,9 +57,9 @@ void tl_output_write(const char *target, const char *buf, size_t len)
             fflush_unlocked(stdout);
             funlockfile(stdout);
         }
-        write_all(STDOUT_FILENO, buf, len);
+        tl_write_all(STDOUT_FILENO, buf, len, false);
     } else if (strcmp(target, "stderr") == 0) {
-        write_all(STDERR_FILENO, buf, len);
+        tl_write_all(STDERR_FILENO, buf, len, false);
     } else {
         char path[PATH_MAX];
         int fd = -1;
@@ -66,9 +68,9 @@ void tl_output_write(const char *target, const char *buf, size_t len)
         else if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
             tl_warn("cannot create %s (%s); writing the report to stderr", path, strerror(errno));
         if (fd < 0) {
-            write_all(STDERR_FILENO, buf, len);
+            tl_write_all(STDERR_FILENO, buf, len, false);
         } else {
-            if (!write_all(fd, buf, len))
+            if (!tl_write_all(fd, buf, len, false))
                 tl_warn("cannot write %s (%s); the report is incomplete", path, strerror(errno));
             close(fd);
         }

@@ -73,7 +73,7 @@ void tl_live_waited(const sigset_t *set); /* the program waits for these with si
 pid_t tl_live_helper(void);             /* the helper thread's tid, 0 when there is none */
 void tl_live_fork_child(void);
 void tl_live_thread_starting(void);     /* the helper starts with the program's first thread */
-void tl_live_main_left(void);           /* main called pthread_exit */
+void tl_live_thread_exits(void);        /* pthread_exit: main's matters */
 void tl_live_thread_ended(void);
 
 /* ---- interpose.c: the only file with real_* pointers and wrappers ---- */
@@ -371,5 +371,6 @@ void tl_format_pprof(FILE *out, tl_report *r);
 /* Writes the whole buffer to target ("stderr", "stdout", or a path pattern). A file is new, 0600,
    never reached through a symbolic link; when it cannot be made the report goes to stderr. */
 void tl_output_write(const char *target, const char *buf, size_t len);
+bool tl_write_all(int fd, const char *buf, size_t len, bool socket); /* false on an error */
 
 #endif
