@@ -183,12 +183,17 @@ void tl_thread_release(tl_thread *t)
 
 void tl_thread_set_name(pthread_t handle, const char *name)
 {
-    tl_thread *t;
+    tl_thread *t = NULL;
+    bool self = pthread_equal(handle, pthread_self());
     tl_lock_acquire(&tl_registry_lock);
-    HASH_FIND(hh, table, &handle, sizeof handle, t);
+    /* A thread may name itself before its creator has listed it. */
+    if (self && tl_self)
+        t = tl_self;
+    else
+        HASH_FIND(hh, table, &handle, sizeof handle, t);
     if (t)
         snprintf(t->name, sizeof t->name, "%s", name);
-    else if (pthread_equal(handle, pthread_self()) && tl_gettid() == getpid())
+    else if (self && tl_gettid() == getpid())
         snprintf(main_name, sizeof main_name, "%s", name);
     tl_lock_release(&tl_registry_lock);
 }
