@@ -35,8 +35,7 @@ TL_API threadleak_snapshot *threadleak_snapshot_take(void)
         for (size_t i = 0; i < ntids; i++) {
             tl_thread_id key = {.tid = tids[i]};
             tl_task task;
-            if (tids[i] != tl_live_helper() &&
-                !bsearch(&key, snap->ids, ntracked, sizeof key, tl_thread_id_cmp) &&
+            if (!bsearch(&key, snap->ids, ntracked, sizeof key, tl_thread_id_cmp) &&
                 tl_proc_task(tids[i], &task))
                 snap->ids[snap->n++] = (tl_thread_id){task.tid, task.start};
         }

@@ -117,6 +117,13 @@ static int fail(const char *fmt, ...)
     return 1;
 }
 
+/* kill or sigqueue failed: the process is gone, or not ours to signal. */
+static int signal_failed(pid_t pid)
+{
+    return errno == ESRCH ? fail("no process %d", (int)pid)
+                          : fail("no permission to signal process %d (%s)", (int)pid, strerror(errno));
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -266,8 +273,7 @@ static int dump(int argc, char **argv)
     pid_t pid = (pid_t)pid_arg;
 
     if (kill(pid, 0) != 0)
-        return errno == ESRCH ? fail("no process %d", (int)pid)
-                              : fail("no permission to signal process %d (%s)", (int)pid, strerror(errno));
+        return signal_failed(pid);
     pid_t helper;
     int sig;
     if (!find_helper(pid, &helper, &sig))
@@ -285,9 +291,10 @@ static int dump(int argc, char **argv)
     info.si_value.sival_ptr = (void *)(uintptr_t)tl_dump_value(format, cookie);
     /* To the helper thread itself: no thread of the program is interrupted. */
     if (syscall(SYS_rt_tgsigqueueinfo, pid, helper, sig, &info) != 0) {
+        int err = errno;
         close(listener);
-        return errno == ESRCH ? fail("no process %d", (int)pid)
-                              : fail("no permission to signal process %d (%s)", (int)pid, strerror(errno));
+        errno = err;
+        return signal_failed(pid);
     }
     double deadline = now_s() + timeout;
     int rc = -1;

@@ -53,7 +53,8 @@ static int tid_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Reading every task's stat costs ~10 us a thread; the list alone is one getdents per few hundred. */
+/* Reading every task's stat costs ~10 us a thread; the list alone is one getdents per few hundred.
+   The library's helper thread is left out here, so that no report or snapshot ever sees it. */
 size_t tl_proc_tids(pid_t **tids)
 {
     size_t n = 0, cap = 64;
@@ -63,7 +64,7 @@ size_t tl_proc_tids(pid_t **tids)
         return 0;
     for (struct dirent *e; (e = readdir(dir));) {
         pid_t tid = (pid_t)atoi(e->d_name);
-        if (tid <= 0)
+        if (tid <= 0 || tid == tl_live_helper())
             continue;
         if (n == cap) {
             pid_t *grown = realloc(*tids, 2 * cap * sizeof **tids);

@@ -202,8 +202,8 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
         r->rows[kept++] = row;
     }
     for (size_t i = 0; i < ntasks; i++) {
-        if (seen[i] || tasks[i].tid == tl_live_helper())
-            continue; /* ours is never reported nor counted */
+        if (seen[i])
+            continue;
         if (tasks[i].tid == caller || tasks[i].tid == r->pid)
             excluded++;
         else if (untracked_row(r, &tasks[i], &r->rows[kept], &excluded))

@@ -298,7 +298,7 @@ typedef struct tl_task {
     char comm[16];
     unsigned long long start;  /* clock ticks after boot: with tid, names one thread for ever */
 } tl_task;
-size_t tl_proc_tids(pid_t **tids);        /* every thread of this process, sorted; malloc'd */
+size_t tl_proc_tids(pid_t **tids);        /* the program's threads, sorted; malloc'd */
 bool tl_proc_has(const pid_t *tids, size_t n, pid_t tid);
 bool tl_proc_task(pid_t tid, tl_task *task); /* false when it is gone */
 void tl_proc_wait_object(pid_t tid, char *buf, size_t len);
