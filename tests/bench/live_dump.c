@@ -4,6 +4,8 @@
    "ready PID" and waits for stdin to close, so that tests/bench/live_dump.sh can time
    `threadleak dump`, gdb and eu-stack on the same process.
    live_dump DIR [THREADS] [RUNS] */
+#include "blocked.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,17 +13,6 @@
 #include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
-
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
-
-static void *wait_for_ever(void *arg)
-{
-    pthread_mutex_lock(&lock);
-    for (;;)
-        pthread_cond_wait(&never, &lock);
-    return arg;
-}
 
 static double now_ms(void)
 {
@@ -35,14 +26,8 @@ int main(int argc, char **argv)
     if (argc < 2)
         return 2;
     int threads = argc > 2 ? atoi(argv[2]) : 10000, runs = argc > 3 ? atoi(argv[3]) : 5;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    for (int i = 0; i < threads; i++) {
-        pthread_t t;
-        if (pthread_create(&t, &attr, wait_for_ever, NULL) != 0)
-            return 1;
-    }
+    if (!start_blocked(threads))
+        return 1;
     int ino = inotify_init1(IN_CLOEXEC);
     if (ino < 0 || inotify_add_watch(ino, argv[1], IN_CLOSE_WRITE) < 0)
         return 1;

@@ -2,20 +2,11 @@
    check that finds them all in its baseline (clean), and of dump to /dev/null. Linked with the
    library. */
 #include <threadleak.h>
+#include "blocked.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
-
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
-
-static void *wait_for_ever(void *arg)
-{
-    pthread_mutex_lock(&lock);
-    for (;;)
-        pthread_cond_wait(&never, &lock);
-    return arg;
-}
 
 static double ms(struct timespec a, struct timespec b)
 {
@@ -24,14 +15,8 @@ static double ms(struct timespec a, struct timespec b)
 
 int main(void)
 {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    for (int i = 0; i < 10000; i++) {
-        pthread_t t;
-        if (pthread_create(&t, &attr, wait_for_ever, NULL) != 0)
-            return 1;
-    }
+    if (!start_blocked(10000))
+        return 1;
     struct timespec a, b, c, d;
     clock_gettime(CLOCK_MONOTONIC, &a);
     threadleak_snapshot *snap = threadleak_snapshot_take();
