@@ -830,7 +830,7 @@ def run_command_explains_bad_usage():
     expect_eq(p.returncode, 127, "status when the program cannot be run")
     expect("/nonexistent/program" in p.stderr, p.stderr)
     p = subprocess.run([CLI, "--version"], capture_output=True, text=True)
-    expect_eq(p.stdout.strip(), "threadleak 0.1.0", "--version")
+    expect_eq(p.stdout.strip(), "threadleak 0.2.0", "--version")
 
 
 # ---- the test API ----
@@ -1001,7 +1001,7 @@ def helper_threads(pid):
     for tid in os.listdir(f"/proc/{pid}/task"):
         with open(f"/proc/{pid}/task/{tid}/comm") as f:
             names.append(f.read().strip())
-    return [n for n in names if n.startswith("threadleak:")]
+    return [n for n in names if n.startswith("threadleak")]
 
 
 def catches(pid, sig):
@@ -1022,7 +1022,7 @@ def expect_stuck_workers(rep, what):
 @test
 def signal_writes_a_report_file_and_the_program_finishes_its_work():
     with Live("work", options="format=json:at_exit=0:output=live.%p.%n.json") as live:
-        expect_eq(helper_threads(live.pid), ["threadleak:10"], "the helper thread, named for its signal")
+        expect_eq(helper_threads(live.pid), ["threadleak/2:10"], "the helper thread, named for its protocol and signal")
         expect(catches(live.pid, signal_module.SIGUSR1), "SIGUSR1 is caught")
         live.signal()
         rep = live.wait_for_file(f"live.{live.pid}.1.json")
@@ -1211,7 +1211,7 @@ def a_single_threaded_program_gets_no_helper_thread_and_survives_the_signal():
 def other_signals_can_be_chosen():
     for name, number in (("SIGUSR2", 12), ("SIGRTMIN+3", signal_module.SIGRTMIN + 3)):
         with Live("work", options=f"signal={name}:format=json:at_exit=0:output=r.json") as live:
-            expect_eq(helper_threads(live.pid), [f"threadleak:{number}"], f"{name}: helper")
+            expect_eq(helper_threads(live.pid), [f"threadleak/2:{number}"], f"{name}: helper")
             expect(not catches(live.pid, signal_module.SIGUSR1), f"{name}: SIGUSR1 left alone")
             live.signal(number)
             expect_stuck_workers(live.wait_for_file("r.json"), name)
@@ -1227,7 +1227,7 @@ def a_program_with_its_own_sigusr1_handler_keeps_it():
             time.sleep(0.1)
         p = live.dump()
         expect_one_error(p, r"has taken threadleak's signal for itself", "dump of a program that took the signal")
-        expect_eq(helper_threads(live.pid), ["threadleak:-"], "the helper says so")
+        expect_eq(helper_threads(live.pid), ["threadleak/2:-"], "the helper says so")
         out, err, status = live.finish()
         expect_eq(os.listdir(live.dir), [], "no report written")
     expect_eq((out, status), ("handled 3\n", 3), "the program's handler saw every signal")
@@ -1398,7 +1398,7 @@ def installed_package_works_with_find_package_and_pkg_config():
         for exe in [f"{d}/cm/consumer", f"{d}/pc"]:
             p = subprocess.run([exe], env=run_env, capture_output=True, text=True, timeout=60)
             expect_eq(p.returncode, 0, f"{exe} status")
-            expect("built against threadleak 0.1.0" in p.stdout, p.stdout)
+            expect("built against threadleak 0.2.0" in p.stdout, p.stdout)
             expect(re.search(r"#\d\s+installed_leak\s+\S*consumer\.c:\d+", p.stderr),
                    f"{exe} report:\n{p.stderr}")
 

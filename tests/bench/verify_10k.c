@@ -21,11 +21,14 @@ int main(void)
     clock_gettime(CLOCK_MONOTONIC, &a);
     threadleak_snapshot *snap = threadleak_snapshot_take();
     clock_gettime(CLOCK_MONOTONIC, &b);
-    threadleak_opts opts = {.baseline = snap};
+    threadleak_opts opts = THREADLEAK_OPTS_INIT;
+    opts.baseline = snap;
     int leaked = threadleak_verify_none(&opts);
     clock_gettime(CLOCK_MONOTONIC, &c);
     FILE *null = fopen("/dev/null", "w");
-    threadleak_dump(&(threadleak_opts){.out = null});
+    threadleak_opts quiet = THREADLEAK_OPTS_INIT;
+    quiet.out = null;
+    threadleak_dump(&quiet);
     clock_gettime(CLOCK_MONOTONIC, &d);
     printf("10000 threads: snapshot %.1f ms, clean verify_none %.1f ms (returned %d), dump %.1f ms\n",
            ms(a, b), ms(b, c), leaked, ms(c, d));

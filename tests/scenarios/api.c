@@ -66,7 +66,10 @@ static double ms_since(struct timespec a)
 
 static int verify(const char *suppressions, unsigned timeout_ms, const threadleak_snapshot *base)
 {
-    threadleak_opts o = {.timeout_ms = timeout_ms, .suppressions = suppressions, .baseline = base};
+    threadleak_opts o = THREADLEAK_OPTS_INIT;
+    o.timeout_ms = timeout_ms;
+    o.suppressions = suppressions;
+    o.baseline = base;
     return threadleak_verify_none(&o);
 }
 
@@ -149,11 +152,15 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "dlopen") == 0 && argc > 3) {
         /* A report, then a module loaded and a thread started in it: the next report names it. */
         FILE *null = fopen("/dev/null", "w"), *out = fopen(argv[3], "w");
-        threadleak_dump(&(threadleak_opts){.out = null});
+        threadleak_opts o = THREADLEAK_OPTS_INIT;
+        o.out = null;
+        threadleak_dump(&o);
         if (!dlopen(argv[2], RTLD_NOW))
             return 91;
         usleep(20000);
-        printf("rc=%d\n", threadleak_dump(&(threadleak_opts){.format = "json", .out = out}));
+        o.format = "json";
+        o.out = out;
+        printf("rc=%d\n", threadleak_dump(&o));
         fclose(null);
         fclose(out);
     } else if (strcmp(mode, "dump") == 0 && argc > 2) {
@@ -164,7 +171,9 @@ int main(int argc, char **argv)
             pthread_mutex_unlock(&lock);
         }
         FILE *out = fopen(argv[2], "w");
-        threadleak_opts o = {.format = "json", .out = out};
+        threadleak_opts o = THREADLEAK_OPTS_INIT;
+        o.format = "json";
+        o.out = out;
         int rc = threadleak_dump(&o);
         fclose(out);
         o.format = "xml";

@@ -18,7 +18,9 @@ static int run(const char *name, void (*test)(void))
 {
     threadleak_snapshot *before = threadleak_snapshot_take();
     test();
-    threadleak_opts opts = {.baseline = before, .timeout_ms = 200};
+    threadleak_opts opts = THREADLEAK_OPTS_INIT;
+    opts.baseline = before;
+    opts.timeout_ms = 200;
     int leaked = threadleak_verify_none(&opts);
     threadleak_snapshot_free(before);
     printf("%s %s\n", leaked ? "FAIL" : "PASS", name);

@@ -5,8 +5,13 @@
 #include <threadleak.h>
 
 /* Check forks a process per test, so each test starts with no thread but its own. */
-#define ASSERT_NO_LEAKED_THREADS() \
-    ck_assert_int_eq(threadleak_verify_none(&(threadleak_opts){.timeout_ms = 200}), 0)
+static int leaked_threads(void)
+{
+    threadleak_opts opts = THREADLEAK_OPTS_INIT;
+    opts.timeout_ms = 200;
+    return threadleak_verify_none(&opts);
+}
+#define ASSERT_NO_LEAKED_THREADS() ck_assert_int_eq(leaked_threads(), 0)
 
 START_TEST(test_clean)
 {

@@ -16,7 +16,9 @@ static int snapshot(void **state)
 /* Fails the test that leaked: a failing teardown fails its test in cmocka. */
 static int no_leaked_threads(void **state)
 {
-    threadleak_opts opts = {.baseline = *state, .timeout_ms = 200};
+    threadleak_opts opts = THREADLEAK_OPTS_INIT;
+    opts.baseline = *state;
+    opts.timeout_ms = 200;
     int leaked = threadleak_verify_none(&opts);
     threadleak_snapshot_free(*state);
     if (leaked)

@@ -21,7 +21,7 @@ class ThreadLeakListener : public testing::EmptyTestEventListener {
         char *report = nullptr;
         size_t len = 0;
         FILE *out = open_memstream(&report, &len);
-        threadleak_opts opts = {};
+        threadleak_opts opts = THREADLEAK_OPTS_INIT;
         opts.baseline = before_;
         opts.timeout_ms = 200;
         opts.out = out;

@@ -1,0 +1,242 @@
+/* threadleak dump PID: a report of a running process, without ptrace or files (see
+   trigger/dump_protocol.h). */
+#include "cli/cli.h"
+
+#include "core/options.h"
+#include "trigger/dump_protocol.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* kill or sigqueue failed: the process is gone, or not ours to signal. */
+static int signal_failed(pid_t pid)
+{
+    return errno == ESRCH ? tl_cli_fail("no process %d", (int)pid)
+                          : tl_cli_fail("no permission to signal process %d (%s)", (int)pid, strerror(errno));
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The library's helper thread: its tid, the protocol version and the signal its name shows
+   (signal 0: the program took it). */
+static bool find_helper(pid_t pid, pid_t *tid, unsigned *version, int *sig)
+{
+    char path[300], comm[32];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return false;
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(dir));) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%s/comm", (int)pid, e->d_name);
+        FILE *f = fopen(path, "re");
+        if (f && fgets(comm, sizeof comm, f)) {
+            if (strncmp(comm, TL_HELPER_NAME, strlen(TL_HELPER_NAME)) == 0) {
+                char *colon = strchr(comm, ':');
+                found = true;
+                *version = (unsigned)atoi(comm + strlen(TL_HELPER_NAME));
+                *sig = colon ? atoi(colon + 1) : 0;
+            } else if (strncmp(comm, TL_HELPER_NAME_V1, strlen(TL_HELPER_NAME_V1)) == 0) {
+                found = true;
+                *version = 1;
+                *sig = atoi(comm + strlen(TL_HELPER_NAME_V1));
+            }
+            if (found)
+                *tid = atoi(e->d_name);
+        }
+        if (f)
+            fclose(f);
+    }
+    closedir(dir);
+    return found;
+}
+
+/* Why there is no helper: the library is not there, or it answers no signal. */
+static int no_helper(pid_t pid)
+{
+    char path[64], line[4096];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *maps = fopen(path, "re");
+    if (!maps)
+        return tl_cli_fail("process %d shows no threadleak helper thread: libthreadleak is not loaded in "
+                    "it, or its live dumps are off", (int)pid);
+    bool loaded = false;
+    while (!loaded && fgets(line, sizeof line, maps))
+        loaded = strstr(line, "/libthreadleak.so") != NULL;
+    fclose(maps);
+    if (!loaded)
+        return tl_cli_fail("process %d does not have libthreadleak loaded (start it with `threadleak run` "
+                    "or LD_PRELOAD=libthreadleak.so)", (int)pid);
+    return tl_cli_fail("process %d has libthreadleak loaded but answers no signal (signal=none, or it has "
+                "not started a thread yet: there is nothing to report)", (int)pid);
+}
+
+/* An abstract socket: a name in no directory, gone with the descriptor. */
+static int listen_socket(uint32_t *cookie)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    for (int attempt = 0; fd >= 0 && attempt < 8; attempt++) {
+        struct sockaddr_un addr = {.sun_family = AF_UNIX};
+        if (getrandom(cookie, sizeof *cookie, 0) != sizeof *cookie)
+            break;
+        int n = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, TL_DUMP_SOCKET, (int)getpid(), *cookie);
+        socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+        if (bind(fd, (struct sockaddr *)&addr, len) == 0)
+            return listen(fd, 4) == 0 ? fd : (close(fd), -1);
+        if (errno != EADDRINUSE)
+            break;
+    }
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/* Waits until fd is readable or the deadline passes. */
+static bool wait_readable(int fd, double deadline)
+{
+    for (;;) {
+        double left = deadline - now_s();
+        if (left <= 0)
+            return false;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, (int)(left * 1000) + 1);
+        if (n > 0)
+            return true;
+        if (n < 0 && errno != EINTR)
+            return false;
+    }
+}
+
+static int other_version(pid_t pid, unsigned version)
+{
+    return tl_cli_fail("process %d runs a libthreadleak that speaks dump protocol %u, and this "
+                       "threadleak (%s) speaks %u: use the threadleak tool of that library's version",
+                       (int)pid, version, TL_VERSION, TL_DUMP_VERSION);
+}
+
+/* Reads the header and the report from the library, copying the report to stdout: 0 when all of
+   it came. */
+static int receive(int conn, pid_t pid, double deadline)
+{
+    char header[64];
+    size_t have = 0, length = 0;
+    while (have < sizeof header - 1 && !memchr(header, '\n', have)) {
+        ssize_t n = wait_readable(conn, deadline) ? read(conn, header + have, sizeof header - 1 - have) : -1;
+        if (n <= 0)
+            return tl_cli_fail("process %d could not make the report (see its stderr)", (int)pid);
+        have += (size_t)n;
+    }
+    header[have] = 0;
+    char *body = strchr(header, '\n');
+    unsigned version = 0;
+    if (body && sscanf(header, TL_DUMP_REFUSED, &version) == 1 && strstr(header, "refused"))
+        return other_version(pid, version);
+    if (!body || sscanf(header, TL_DUMP_HEADER, &version, &length) != 2)
+        return tl_cli_fail("process %d answered something that is not a report", (int)pid);
+    body++;
+    size_t got = have - (size_t)(body - header);
+    fwrite(body, 1, got, stdout);
+    char buf[65536];
+    while (got < length) {
+        ssize_t n = wait_readable(conn, deadline) ? read(conn, buf, sizeof buf) : -1;
+        if (n <= 0)
+            return tl_cli_fail("process %d stopped after %zu of the report's %zu bytes", (int)pid, got, length);
+        fwrite(buf, 1, (size_t)n, stdout);
+        got += (size_t)n;
+    }
+    return fflush(stdout) == 0 ? 0 : tl_cli_fail("cannot write the report: %s", strerror(errno));
+}
+
+int tl_cli_dump(int argc, char **argv)
+{
+    static const char *const formats[] = {TL_FORMAT_NAMES};
+    unsigned format = 0;
+    double timeout = 5;
+    int i = 0;
+    for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+        if (strcmp(argv[i], "-f") == 0) {
+            for (format = 0; format < sizeof formats / sizeof *formats; format++)
+                if (strcmp(argv[i + 1], formats[format]) == 0)
+                    break;
+            if (format == sizeof formats / sizeof *formats)
+                return tl_cli_usage_error("dump: -f takes text, full, json, pprof or folded");
+        } else if (strcmp(argv[i], "-t") == 0) {
+            char *end;
+            timeout = strtod(argv[i + 1], &end);
+            if (*end || !(timeout > 0 && timeout <= 3600))
+                return tl_cli_usage_error("dump: -t takes a number of seconds, more than 0");
+        } else {
+            return tl_cli_usage_error("dump: unknown option");
+        }
+    }
+    char *end;
+    long pid_arg = i + 1 == argc ? strtol(argv[i], &end, 10) : 0;
+    if (i + 1 != argc || *end || pid_arg <= 0 || pid_arg > INT_MAX)
+        return tl_cli_usage_error("dump: give one process id");
+    pid_t pid = (pid_t)pid_arg;
+
+    if (kill(pid, 0) != 0)
+        return signal_failed(pid);
+    pid_t helper = 0;
+    unsigned version = 0;
+    int sig = 0;
+    if (!find_helper(pid, &helper, &version, &sig))
+        return no_helper(pid);
+    if (version != TL_DUMP_VERSION)
+        return other_version(pid, version);
+    if (!sig)
+        return tl_cli_fail("process %d has taken threadleak's signal for itself, so live dumps are off "
+                    "(restart it with THREADLEAK_OPTIONS=signal=SIGUSR2 or SIGRTMIN+N)", (int)pid);
+    uint32_t cookie;
+    int listener = listen_socket(&cookie);
+    if (listener < 0)
+        return tl_cli_fail("cannot listen for the answer: %s", strerror(errno));
+    siginfo_t info = {.si_signo = sig, .si_code = SI_QUEUE};
+    info.si_pid = getpid();
+    info.si_uid = getuid();
+    info.si_value.sival_ptr = (void *)(uintptr_t)tl_dump_value(format, cookie);
+    /* To the helper thread itself: no thread of the program is interrupted. */
+    if (syscall(SYS_rt_tgsigqueueinfo, pid, helper, sig, &info) != 0) {
+        int err = errno;
+        close(listener);
+        errno = err;
+        return signal_failed(pid);
+    }
+    double deadline = now_s() + timeout;
+    int rc = -1;
+    while (rc < 0) {
+        if (!wait_readable(listener, deadline)) {
+            rc = tl_cli_fail("process %d did not answer within %g s", (int)pid, timeout);
+            break;
+        }
+        int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+        struct ucred peer;
+        socklen_t len = sizeof peer;
+        if (conn >= 0 && getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid == pid)
+            rc = receive(conn, pid, deadline);
+        if (conn >= 0)
+            close(conn); /* a stranger that found the name: not the answer */
+    }
+    close(listener);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* The guard, the clock, tids and warnings. */
+#include "core/base.h"
+
+#include "platform/platform.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+TL_TLS int tl_guard;
+static TL_TLS pid_t cached_tid;
+
+pid_t tl_gettid(void)
+{
+    if (TL_UNLIKELY(!cached_tid))
+        cached_tid = (pid_t)tl_sys(SYS_gettid, 0, 0, 0, 0, 0, 0);
+    return cached_tid;
+}
+
+void tl_gettid_forget(void)
+{
+    cached_tid = 0;
+}
+
+int tl_tid_cmp(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+uint64_t tl_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void tl_warn(const char *fmt, ...)
+{
+    TL_KEEP_ERRNO;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(line, sizeof line, "threadleak: ");
+    n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof line - 2)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    tl_sys(SYS_write, STDERR_FILENO, (long)line, n, 0, 0, 0);
+}

@@ -1,0 +1,148 @@
+/* The library's own thread: started with the program's first thread, woken through a futex, running
+   the jobs the triggers gave it one at a time. */
+#include "core/helper.h"
+
+#include "core/base.h"
+#include "core/futex.h"
+#include "core/lock.h"
+#include "core/proc.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct {
+    atomic_int wake;       /* bumped to wake it: its futex word */
+    atomic_int tid;
+    atomic_bool wanted;    /* a job is set and the helper not started */
+    atomic_int main_tid;   /* the process's main thread (the pid), without a system call */
+    atomic_bool main_left; /* main ended with pthread_exit: the last thread to end ends the process */
+    tl_lock running;       /* held while a job runs, so that exit can wait for it */
+    bool stopped;          /* exit has begun: no more jobs */
+    void (*started)(void), (*job)(void);
+} helper;
+
+void tl_helper_job(void (*started)(void), void (*job)(void))
+{
+    helper.started = started;
+    helper.job = job;
+    atomic_store(&helper.main_tid, getpid());
+    atomic_store(&helper.wanted, true);
+}
+
+void tl_helper_wake(void)
+{
+    atomic_fetch_add(&helper.wake, 1);
+    tl_futex_wake(&helper.wake, 1);
+}
+
+pid_t tl_helper_tid(void)
+{
+    return atomic_load(&helper.tid);
+}
+
+void tl_helper_rename(const char *name)
+{
+    prctl(PR_SET_NAME, name);
+}
+
+/* glibc ends the process when its last thread ends, counting ours: once main has left, that is our
+   job. /proc/self/task has two links more than threads, and the leader counts until the end. */
+static void end_if_last(void)
+{
+    struct stat task;
+    if (atomic_load(&helper.main_left) && stat("/proc/self/task", &task) == 0 && task.st_nlink <= 4)
+        exit(0);
+}
+
+static void *run(void *arg)
+{
+    (void)arg;
+    tl_guard = 1; /* for good: nothing this thread does is the program's */
+    pid_t tid = tl_gettid();
+    tl_proc_hide(tid);
+    atomic_store(&helper.tid, tid);
+    tl_futex_wake(&helper.tid, 1);
+    if (helper.started)
+        helper.started();
+    for (;;) {
+        int seen = atomic_load(&helper.wake);
+        tl_lock_acquire(&helper.running);
+        if (!helper.stopped)
+            helper.job();
+        tl_lock_release(&helper.running);
+        end_if_last();
+        struct timespec poll = {0, 20000000}; /* for the threads whose end we do not see */
+        tl_futex_wait(&helper.wake, seen, atomic_load(&helper.main_left) ? &poll : NULL);
+    }
+    return NULL;
+}
+
+/* Started with every signal blocked, so that none of the program's lands on it. Its tid must be
+   known before any report, or the report would list it as the program's: the start waits for it,
+   at most a second (a helper never scheduled by then is the lesser harm). */
+static void start(void)
+{
+    TL_KEEP_ERRNO;
+    pthread_attr_t attr;
+    pthread_t thread;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    tl_guard++;
+    int rc = pthread_create(&thread, &attr, run, NULL);
+    tl_guard--;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    uint64_t deadline = tl_now_ns() + 1000000000;
+    struct timespec step = {0, 10000000};
+    while (rc == 0 && !atomic_load(&helper.tid) && tl_now_ns() < deadline)
+        tl_futex_wait(&helper.tid, 0, &step);
+    if (rc != 0)
+        tl_warn("cannot start the library's thread (%s); live dumps are off", strerror(rc));
+}
+
+void tl_helper_thread_starting(void)
+{
+    if (TL_UNLIKELY(atomic_load_explicit(&helper.wanted, memory_order_relaxed)) &&
+        atomic_exchange(&helper.wanted, false))
+        start();
+}
+
+void tl_helper_main_exits(void)
+{
+    if (tl_gettid() != atomic_load_explicit(&helper.main_tid, memory_order_relaxed))
+        return;
+    atomic_store(&helper.main_left, true);
+    tl_helper_wake();
+}
+
+void tl_helper_thread_ended(void)
+{
+    if (atomic_load_explicit(&helper.main_left, memory_order_relaxed))
+        tl_helper_wake();
+}
+
+void tl_helper_stop(void)
+{
+    tl_lock_acquire(&helper.running);
+    helper.stopped = true;
+    tl_lock_release(&helper.running);
+}
+
+/* The child has no helper: it starts again with the child's first thread. */
+void tl_helper_fork_child(void)
+{
+    atomic_store(&helper.tid, 0);
+    tl_proc_hide(0);
+    tl_lock_reset(&helper.running);
+    atomic_store(&helper.wanted, helper.job != NULL);
+    atomic_store(&helper.main_left, false); /* the forking thread is the child's main */
+    atomic_store(&helper.main_tid, getpid());
+}

@@ -1,0 +1,24 @@
+/* What the kernel says of this process's threads, from /proc/self/task. */
+#ifndef TL_CORE_PROC_H
+#define TL_CORE_PROC_H
+
+#include "tl.h"
+
+typedef struct tl_task {
+    pid_t tid;
+    char state;
+    char comm[16];
+    unsigned long long start; /* clock ticks after boot: with tid, names one thread for ever */
+} tl_task;
+_Static_assert(offsetof(tl_task, tid) == 0, "sorted with tl_tid_cmp");
+
+/* The program's threads, sorted, less the library's own (tl_proc_hide); malloc'd. */
+size_t tl_proc_tids(pid_t **tids);
+bool tl_proc_has(const pid_t *tids, size_t n, pid_t tid);
+bool tl_proc_task(pid_t tid, tl_task *task); /* false when it is gone */
+/* The system call a thread sits in ("syscall:futex"), or its wait channel; "" when unknown. */
+void tl_proc_wait_object(pid_t tid, char *buf, size_t len);
+/* The library's own thread, which no listing shows. */
+void tl_proc_hide(pid_t tid);
+
+#endif

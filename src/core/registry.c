@@ -1,0 +1,315 @@
+/* The thread registry: one record per thread created through pthread_create, from the call until the
+   thread has ended and been joined or detached. Records are shared by three owners (the creating call,
+   the thread itself, the table) and freed by whichever lets go last, so a thread that ends before its
+   creator has returned from pthread_create, or a pthread_t reused the moment a join returns, never
+   touches freed memory or the wrong record. */
+#include "core/registry.h"
+
+#include "platform/platform.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static tl_lock registry_lock;
+static tl_thread *table;
+/* When recent threads ended, for evidence ("exited 5 s ago"): a ring, newest overwriting oldest. */
+static struct { pid_t tid; uint64_t ns; } exits[1024];
+static unsigned exits_next;
+TL_TLS tl_thread *tl_self;
+static uint64_t created; /* under the lock */
+static char main_name[16];
+
+/* The calling thread's name, with raw system calls: at start-up, nothing that allocates. */
+static void read_comm(char name[16])
+{
+    int fd = (int)tl_sys(SYS_openat, AT_FDCWD, (long)"/proc/thread-self/comm", O_RDONLY | O_CLOEXEC,
+                         0, 0, 0);
+    long n = fd >= 0 ? tl_sys(SYS_read, fd, (long)name, 15, 0, 0, 0) : 0;
+    name[n > 0 ? n : 0] = 0;
+    name[strcspn(name, "\n")] = 0;
+    if (fd >= 0)
+        tl_sys(SYS_close, fd, 0, 0, 0, 0, 0);
+}
+
+/* Names are kept here rather than read from /proc for every thread of every report: a thread
+   starts with its creator's name, and changes it through pthread_setname_np or prctl. */
+void tl_registry_init(void)
+{
+    read_comm(main_name);
+}
+
+/* Drops one reference; the caller holds the registry lock. */
+static void unref(tl_thread *t)
+{
+    if (--t->refs == 0)
+        free(t);
+}
+
+static void unlist(tl_thread *t)
+{
+    HASH_DELETE(hh, table, t);
+    t->listed = false;
+    unref(t);
+}
+
+tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached, const tl_stack *created_at)
+{
+    tl_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->start = start;
+    t->arg = arg;
+    t->detached = detached;
+    t->creator_tid = tl_gettid();
+    t->created_at = created_at;
+    t->refs = 2; /* the creating call and the thread */
+    bool foreign = !tl_self && tl_gettid() != getpid(); /* a creator we did not make */
+    if (foreign)
+        read_comm(t->name);
+    tl_lock_acquire(&registry_lock);
+    t->id = ++created | TL_ID_OURS;
+    if (!foreign)
+        memcpy(t->name, tl_self ? tl_self->name : main_name, sizeof t->name);
+    tl_lock_release(&registry_lock);
+    return t;
+}
+
+/* Into the table, under its handle; the lock is held. */
+static void list(tl_thread *t, pthread_t handle)
+{
+    tl_thread *stale;
+    t->handle = handle;
+    if (atomic_load(&t->exited) && t->detached)
+        return;
+    /* Only a thread that was just joined, whose wrapper has not yet unlisted it, can still hold
+       this handle: glibc reuses a descriptor only once it is released. */
+    HASH_FIND(hh, table, &handle, sizeof handle, stale);
+    if (stale)
+        unlist(stale);
+    HASH_ADD(hh, table, handle, sizeof handle, t);
+    t->listed = true;
+    t->refs++;
+}
+
+/* pthread_create calls between the clone and the listing: a thread in /proc but not yet here. */
+static atomic_int creating;
+
+void tl_thread_creating(void)
+{
+    atomic_fetch_add_explicit(&creating, 1, memory_order_relaxed);
+}
+
+void tl_thread_publish(tl_thread *t, pthread_t handle)
+{
+    tl_lock_acquire(&registry_lock);
+    list(t, handle);
+    unref(t);
+    tl_lock_release(&registry_lock);
+    atomic_fetch_sub_explicit(&creating, 1, memory_order_release);
+}
+
+/* A thread that runs before its creator has listed it would be taken for one we did not make, and,
+   once listed, for a newcomer: a snapshot or a report first lets such creations finish (a moment;
+   a creator stalled for 50 ms is let be). */
+void tl_registry_settle(void)
+{
+    uint64_t until = tl_now_ns() + 50000000;
+    while (atomic_load_explicit(&creating, memory_order_acquire) > 0 && tl_now_ns() < until)
+        sched_yield();
+}
+
+void tl_thread_abandon(tl_thread *t)
+{
+    free(t);
+    atomic_fetch_sub_explicit(&creating, 1, memory_order_release);
+}
+
+void tl_thread_started(tl_thread *t, uintptr_t stack_top)
+{
+    t->stack_top = stack_top;
+    atomic_store_explicit(&t->tid, tl_gettid(), memory_order_release);
+    tl_self = t;
+    tl_self_wait = &t->wait;
+}
+
+void tl_thread_ended(tl_thread *t)
+{
+    uint64_t now = tl_now_ns();
+    tl_lock_acquire(&registry_lock);
+    t->exited_ns = now;
+    atomic_store(&t->exited, true);
+    unsigned slot = exits_next++ % (sizeof exits / sizeof *exits);
+    exits[slot].tid = atomic_load(&t->tid);
+    exits[slot].ns = now;
+    if (t->detached && t->listed)
+        unlist(t);
+    tl_self = NULL;
+    tl_self_wait = NULL;
+    unref(t);
+    tl_lock_release(&registry_lock);
+}
+
+tl_thread *tl_thread_hold(pthread_t handle)
+{
+    tl_thread *t;
+    tl_lock_acquire(&registry_lock);
+    HASH_FIND(hh, table, &handle, sizeof handle, t);
+    if (t)
+        t->refs++;
+    tl_lock_release(&registry_lock);
+    return t;
+}
+
+void tl_thread_joined(tl_thread *t)
+{
+    tl_lock_acquire(&registry_lock);
+    if (t->listed)
+        unlist(t);
+    unref(t);
+    tl_lock_release(&registry_lock);
+}
+
+void tl_thread_detached(tl_thread *t)
+{
+    tl_lock_acquire(&registry_lock);
+    if (!atomic_load(&t->exited))
+        t->detached = true; /* it unlists itself when it ends */
+    else if (t->listed)
+        unlist(t);
+    unref(t);
+    tl_lock_release(&registry_lock);
+}
+
+void tl_thread_release(tl_thread *t)
+{
+    tl_lock_acquire(&registry_lock);
+    unref(t);
+    tl_lock_release(&registry_lock);
+}
+
+void tl_thread_set_name(pthread_t handle, const char *name)
+{
+    tl_thread *t = NULL;
+    bool self = pthread_equal(handle, pthread_self());
+    tl_lock_acquire(&registry_lock);
+    /* A thread may name itself before its creator has listed it. */
+    if (self && tl_self)
+        t = tl_self;
+    else
+        HASH_FIND(hh, table, &handle, sizeof handle, t);
+    if (t)
+        snprintf(t->name, sizeof t->name, "%s", name);
+    else if (self && tl_gettid() == getpid())
+        snprintf(main_name, sizeof main_name, "%s", name);
+    tl_lock_release(&registry_lock);
+}
+
+bool tl_registry_all_exited(pid_t except)
+{
+    bool all = true;
+    tl_lock_acquire(&registry_lock);
+    for (tl_thread *t = table; t && all; t = t->hh.next)
+        all = atomic_load(&t->exited) || atomic_load(&t->tid) == except;
+    tl_lock_release(&registry_lock);
+    return all;
+}
+
+uint64_t tl_registry_exit_time(pid_t tid)
+{
+    const unsigned n = sizeof exits / sizeof *exits;
+    uint64_t ns = 0;
+    tl_lock_acquire(&registry_lock);
+    for (unsigned back = 1; back <= n && back <= exits_next && !ns; back++) /* newest first */
+        if (exits[(exits_next - back) % n].tid == tid)
+            ns = exits[(exits_next - back) % n].ns;
+    tl_lock_release(&registry_lock);
+    return ns;
+}
+
+bool tl_registry_tracks(pid_t tid)
+{
+    bool found = false;
+    tl_lock_acquire(&registry_lock);
+    for (tl_thread *t = table; t && !found; t = t->hh.next)
+        found = atomic_load(&t->tid) == tid;
+    tl_lock_release(&registry_lock);
+    return found;
+}
+
+pid_t tl_registry_tid_of(pthread_t handle)
+{
+    tl_thread *t;
+    tl_lock_acquire(&registry_lock);
+    HASH_FIND(hh, table, &handle, sizeof handle, t);
+    pid_t tid = t ? atomic_load(&t->tid) : 0;
+    tl_lock_release(&registry_lock);
+    return tid;
+}
+
+size_t tl_registry_hold_all(tl_thread ***threads)
+{
+    size_t n = 0;
+    tl_lock_acquire(&registry_lock);
+    *threads = malloc((HASH_COUNT(table) + 1) * sizeof **threads);
+    for (tl_thread *t = *threads ? table : NULL; t; t = t->hh.next) {
+        t->refs++;
+        (*threads)[n++] = t;
+    }
+    tl_lock_release(&registry_lock);
+    return n;
+}
+
+pid_t tl_thread_tid(tl_thread *t, uint64_t deadline)
+{
+    pid_t tid;
+    while (!(tid = atomic_load_explicit(&t->tid, memory_order_acquire)) && !atomic_load(&t->exited) &&
+           tl_now_ns() < deadline)
+        sched_yield();
+    return tid;
+}
+
+void tl_registry_release_all(tl_thread **threads, size_t n)
+{
+    tl_lock_acquire(&registry_lock);
+    for (size_t i = 0; i < n; i++)
+        unref(threads[i]);
+    tl_lock_release(&registry_lock);
+    free(threads);
+}
+
+/* fork copies only the calling thread: the lock is taken so that no other thread holds it at the
+   moment of the copy. */
+void tl_registry_fork_prepare(void)
+{
+    tl_lock_acquire(&registry_lock);
+}
+
+void tl_registry_fork_parent(void)
+{
+    tl_lock_release(&registry_lock);
+}
+
+/* In a fork child only the forking thread survives. Its own record is unlisted (it is the child's
+   main thread now) but kept until it ends, as it still points to it. */
+void tl_registry_fork_child(void)
+{
+    if (tl_self) /* the forking thread is the child's main thread */
+        memcpy(main_name, tl_self->name, sizeof main_name);
+    tl_thread *t, *next;
+    HASH_ITER(hh, table, t, next) {
+        if (t == tl_self) {
+            atomic_store(&t->tid, tl_gettid());
+            unlist(t);
+        } else {
+            HASH_DELETE(hh, table, t);
+            free(t);
+        }
+    }
+    atomic_store(&creating, 0); /* the calls in flight were other threads' */
+    tl_lock_reset(&registry_lock);
+}

@@ -1,0 +1,90 @@
+/* Where a thread waits, recorded at almost no cost.
+
+   A wrapper that may block records the state, the object, the time and its own registers
+   (tl_wait_begin, inlined into the wrapper, so that the registers are the wrapper's frame), and
+   clears them on every way out (tl_wait_end): a few stores and two atomic operations, no
+   unwinding. The stack of the wait is unwound only when a report asks, from the saved registers:
+   while the thread is parked inside the wrapper, every frame above it is frozen.
+
+   A report pins a wait (BLOCKED -> PINNED) before it reads it, and a thread whose wait ends while
+   it is pinned waits in tl_wait_end until the report lets go, so the frames read are never torn
+   down under the reader. The waiting thread says so (PINNED -> PINNED_WAITED): a report wakes it
+   only then, not with a system call for every wait it reads. Begin claims the record (IDLE ->
+   WRITING), so that a signal handler that waits inside a wait, or a report, never sees a
+   half-written record. */
+#ifndef TL_CORE_WAIT_H
+#define TL_CORE_WAIT_H
+
+#include "core/base.h"
+#include "platform/platform.h"
+
+#include <stdatomic.h>
+
+/* The states of the contract, in its order. */
+typedef enum {
+    TL_RUNNING, TL_COND_WAIT, TL_MUTEX_LOCK, TL_RWLOCK_READ, TL_RWLOCK_WRITE, TL_SEM_WAIT,
+    TL_BARRIER_WAIT, TL_JOIN, TL_SLEEP, TL_PIPE_READ, TL_PIPE_WRITE, TL_MQ_RECEIVE, TL_MQ_SEND,
+    TL_SOCKET_READ, TL_SOCKET_WRITE, TL_ACCEPT, TL_POLL, TL_WAITING, TL_EXITED_UNJOINED,
+} tl_state;
+const char *tl_state_name(tl_state s);
+
+enum { TL_WAIT_IDLE, TL_WAIT_WRITING, TL_WAIT_BLOCKED, TL_WAIT_PINNED, TL_WAIT_PINNED_WAITED };
+typedef enum { TL_OBJ_NONE, TL_OBJ_ADDR, TL_OBJ_FD, TL_OBJ_THREAD } tl_object_kind;
+
+typedef struct tl_wait {
+    atomic_int phase;
+    tl_state state;
+    tl_object_kind kind;
+    uintptr_t object;
+    uint64_t since_ns;
+    tl_cpu_context ctx; /* the wrapper's registers, to unwind from */
+} tl_wait;
+
+/* The calling thread's wait record: set when a thread we created starts, NULL in the others. */
+extern TL_TLS tl_wait *tl_self_wait;
+
+/* NULL when nothing is recorded: a thread we did not create, or a wait inside a wait (a signal
+   handler's). */
+static inline __attribute__((always_inline)) tl_wait *tl_wait_begin(tl_state state,
+                                                                  tl_object_kind kind,
+                                                                  uintptr_t object)
+{
+    tl_wait *w = tl_self_wait;
+    int idle = TL_WAIT_IDLE;
+    if (!w || !atomic_compare_exchange_strong_explicit(&w->phase, &idle, TL_WAIT_WRITING,
+                                                       memory_order_acquire, memory_order_relaxed))
+        return NULL;
+    w->state = state;
+    w->kind = kind;
+    w->object = object;
+    w->since_ns = tl_now_ns();
+    tl_cpu_save(&w->ctx);
+    atomic_store_explicit(&w->phase, TL_WAIT_BLOCKED, memory_order_release);
+    return w;
+}
+
+void tl_wait_end_slow(tl_wait *w);
+
+static inline void tl_wait_end(tl_wait *w)
+{
+    int blocked = TL_WAIT_BLOCKED;
+    if (w && !atomic_compare_exchange_strong_explicit(&w->phase, &blocked, TL_WAIT_IDLE,
+                                                      memory_order_release, memory_order_relaxed))
+        tl_wait_end_slow(w);
+}
+
+/* A wait record that ends with its scope, whichever way the scope is left: a return, or the
+   unwinding of a cancellation inside the real call (the library is built with -fexceptions, so
+   this cleanup runs then as pthread_cleanup_push's would). Use:
+       tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(...);
+       return REAL(fn)(...); */
+static inline void tl_wait_end_scope(tl_wait **w)
+{
+    tl_wait_end(*w);
+}
+#define TL_WAIT_SCOPE __attribute__((cleanup(tl_wait_end_scope)))
+
+bool tl_wait_pin(tl_wait *w); /* a report: true when w is blocked, and now held still */
+void tl_wait_unpin(tl_wait *w);
+
+#endif

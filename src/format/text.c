@@ -1,0 +1,145 @@
+/* The text formats, for people: "text" prints a block per group, "full" a block per thread (as Go's
+   debug=2 goroutine dump does). Each block leads with what a reader scans for: how many, in what
+   state, judged how, for how long, on what; then the stack of the wait and the stack that made it. */
+#include "format/format.h"
+
+#include <string.h>
+
+#define TIDS_SHOWN 8
+
+static const char *trigger_words(const char *trigger)
+{
+    return strcmp(trigger, "exit") == 0 ? "at exit" : strcmp(trigger, "signal") == 0 ? "on signal" : "on request";
+}
+
+static void duration(FILE *out, uint64_t ms)
+{
+    char buf[32];
+    tl_duration(buf, sizeof buf, ms);
+    fputs(buf, out);
+}
+
+static void frame(FILE *out, const tl_frame *f, unsigned index)
+{
+    fprintf(out, "    #%-2u %s", index, f->function);
+    if (f->file)
+        fprintf(out, "  %s:%u", f->file, f->line);
+    if (f->module) {
+        const char *base = strrchr(f->module, '/');
+        fprintf(out, "  (%s+0x%lx)", base ? base + 1 : f->module, (unsigned long)f->offset);
+    }
+    fputc('\n', out);
+}
+
+static void frames(FILE *out, tl_report *r, const tl_stack *s)
+{
+    tl_each_frame(out, r, s, frame);
+}
+
+/* After "N threads: " or "thread TID "name": ", the state, the verdict, for how long, on what. */
+static void headline(FILE *out, const tl_row *row, uint64_t ms_min, uint64_t ms_max, const char *object)
+{
+    fputs(tl_state_name(row->state), out);
+    if (row->verdict != TL_VERDICT_RUNNING)
+        fprintf(out, ", %s", tl_verdict_name(row->verdict));
+    if (row->since_ns) {
+        fputs(row->state == TL_EXITED_UNJOINED ? ", finished " : ", for ", out);
+        duration(out, ms_min);
+        if (ms_max != ms_min) {
+            fputs(" to ", out);
+            duration(out, ms_max);
+        }
+        if (row->state == TL_EXITED_UNJOINED)
+            fputs(" ago", out);
+    }
+    if (object[0])
+        fprintf(out, ", on %s", object);
+    fputc('\n', out);
+}
+
+static void stacks(FILE *out, tl_report *r, const tl_row *row, pid_t creator)
+{
+    if (row->blocked_at) {
+        fputs("  blocked at:\n", out);
+        frames(out, r, row->blocked_at);
+    }
+    if (row->untracked)
+        fputs("  created by: unknown (a thread threadleak did not see start: glibc's own, or older "
+              "than the library)\n",
+              out);
+    else if (creator) {
+        fprintf(out, "  created by tid %d at:\n", (int)creator);
+        frames(out, r, row->created_at);
+    } else {
+        fputs("  created at:\n", out);
+        frames(out, r, row->created_at);
+    }
+}
+
+static void group_block(FILE *out, tl_report *r, const tl_group *g)
+{
+    const tl_row *rows = g->rows;
+    fprintf(out, "%zu thread%s: ", g->count, g->count == 1 ? "" : "s");
+    headline(out, rows, g->ms_min, g->ms_max, g->object);
+    if (g->count >= r->pileup)
+        fprintf(out, "  pile-up: %zu threads wait at this one site\n", g->count);
+    if (g->evidence[0])
+        fprintf(out, "  evidence: %s\n", g->evidence);
+    fputs("  threads:", out);
+    pid_t creator = rows[0].creator_tid;
+    for (size_t i = 0; i < g->count; i++) {
+        if (i < TIDS_SHOWN)
+            fprintf(out, "%s %d \"%s\"", i ? "," : "", (int)rows[i].tid, rows[i].name);
+        if (rows[i].creator_tid != creator)
+            creator = 0; /* several creators: the stack alone is shared */
+    }
+    if (g->count > TIDS_SHOWN)
+        fprintf(out, " and %zu more", g->count - TIDS_SHOWN);
+    fputc('\n', out);
+    stacks(out, r, rows, creator);
+    fputc('\n', out);
+}
+
+static void resource_block(FILE *out, tl_report *r, const tl_resource_group *g)
+{
+    static const char *const never[] = {[TL_RES_TIMER] = "deleted", [TL_RES_PIPE] = "closed",
+                                        [TL_RES_MQUEUE] = "closed"};
+    fprintf(out, "%zu %s%s never %s", g->count, tl_resource_kind_name(g->kind),
+            g->count == 1 ? "" : "s", never[g->kind]);
+    if (g->kind == TL_RES_TIMER && r->timer_helper)
+        fprintf(out, " (glibc's timer thread, tid %d, serves them)", (int)r->timer_helper);
+    fputs("\n  created at:\n", out);
+    frames(out, r, g->created_at);
+    fputc('\n', out);
+}
+
+static void thread_block(FILE *out, tl_report *r, const tl_row *row)
+{
+    fprintf(out, "thread %d \"%s\": ", (int)row->tid, row->name);
+    uint64_t ms = row->since_ns ? (r->now_ns - row->since_ns) / 1000000 : 0;
+    headline(out, row, ms, ms, row->object);
+    if (row->evidence[0])
+        fprintf(out, "  evidence: %s\n", row->evidence);
+    stacks(out, r, row, row->creator_tid);
+    fputc('\n', out);
+}
+
+void tl_format_text(FILE *out, tl_report *r, bool per_thread)
+{
+    size_t leaked_groups = 0;
+    for (size_t i = 0; i < r->ngroups; i++)
+        leaked_groups += r->groups[i].rows->verdict != TL_VERDICT_RUNNING;
+    fprintf(out, "threadleak: %zu leaked thread%s in %zu group%s %s (pid %d, %zu threads)\n\n",
+            r->threads_leaked, r->threads_leaked == 1 ? "" : "s", leaked_groups,
+            leaked_groups == 1 ? "" : "s", trigger_words(r->trigger), (int)r->pid, r->threads_total);
+    for (size_t i = 0; i < r->ngroups; i++) {
+        const tl_group *g = &r->groups[i];
+        if (!per_thread)
+            group_block(out, r, g);
+        else
+            for (size_t j = 0; j < g->count; j++)
+                thread_block(out, r, &g->rows[j]);
+    }
+    for (size_t i = 0; i < r->nresources; i++)
+        resource_block(out, r, &r->resources[i]);
+}

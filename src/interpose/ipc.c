@@ -1,0 +1,138 @@
+/* Wrappers of POSIX message queues and timers: both are resources, kept with the stack that made
+   them until closed or deleted; a queue's send and receive are waits. */
+#include "interpose/interpose.h"
+
+#include "core/fdtable.h"
+#include "core/resource.h"
+#include "core/wakers.h"
+
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+static void made(tl_res_kind kind, uintptr_t id)
+{
+    TL_KEEP_ERRNO;
+    tl_guard++;
+    tl_libunwind_load(); /* neither mq_open nor timer_create is async-signal-safe */
+    tl_resource_add(kind, id, tl_stack_capture());
+    tl_guard--;
+}
+
+/* ---- message queues (a queue descriptor is a file descriptor on Linux) ---- */
+
+TL_API mqd_t mq_open(const char *name, int oflag, ...)
+{
+    mode_t mode = 0;
+    struct mq_attr *attr = NULL;
+    if (oflag & O_CREAT) {
+        va_list ap;
+        va_start(ap, oflag);
+        mode = va_arg(ap, mode_t);
+        attr = va_arg(ap, struct mq_attr *);
+        va_end(ap);
+    }
+    mqd_t q = REAL(mq_open)(name, oflag, mode, attr);
+    if (tl_bypass() || q == (mqd_t)-1)
+        return q;
+    tl_fd_set(q, TL_FD_MQUEUE | (oflag & O_NONBLOCK ? TL_FD_NONBLOCK : 0));
+    struct stat st; /* the queue's inode: the same for every descriptor of it */
+    if (tl_sys(SYS_fstat, q, (long)&st, 0, 0, 0, 0) == 0)
+        tl_fd_set_id(q, (uint32_t)st.st_ino);
+    made(TL_RES_MQUEUE, (uintptr_t)q);
+    return q;
+}
+
+TL_API int mq_close(mqd_t q)
+{
+    int rc = REAL(mq_close)(q);
+    if (!tl_bypass() && rc == 0) {
+        TL_KEEP_ERRNO;
+        tl_guard++;
+        tl_fd_set(q, TL_FD_UNKNOWN);
+        tl_resource_closed(q);
+        tl_guard--;
+    }
+    return rc;
+}
+
+/* The state of a send or receive: TL_RUNNING when it cannot wait. mq_setattr can make a queue
+   non-blocking behind our back: then a wait is recorded for nothing. A send wakes the queue's
+   receivers: noted for the verdicts. */
+static inline tl_state queue_state(mqd_t q, tl_state state)
+{
+    uintptr_t key;
+    if (tl_bypass())
+        return TL_RUNNING;
+    if (state == TL_MQ_SEND && (key = tl_fd_waker_key(q)))
+        tl_waker_note(key);
+    return tl_fd_kind(q) == TL_FD_MQUEUE ? state : TL_RUNNING;
+}
+
+TL_API int mq_send(mqd_t q, const char *msg, size_t len, unsigned prio)
+{
+    tl_state state = queue_state(q, TL_MQ_SEND);
+    if (state == TL_RUNNING)
+        return REAL(mq_send)(q, msg, len, prio);
+    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)q);
+    return REAL(mq_send)(q, msg, len, prio);
+}
+
+TL_API int mq_timedsend(mqd_t q, const char *msg, size_t len, unsigned prio,
+                        const struct timespec *t)
+{
+    tl_state state = queue_state(q, TL_MQ_SEND);
+    if (state == TL_RUNNING)
+        return REAL(mq_timedsend)(q, msg, len, prio, t);
+    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)q);
+    return REAL(mq_timedsend)(q, msg, len, prio, t);
+}
+
+TL_API ssize_t mq_receive(mqd_t q, char *msg, size_t len, unsigned *prio)
+{
+    tl_state state = queue_state(q, TL_MQ_RECEIVE);
+    if (state == TL_RUNNING)
+        return REAL(mq_receive)(q, msg, len, prio);
+    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)q);
+    return REAL(mq_receive)(q, msg, len, prio);
+}
+
+TL_API ssize_t mq_timedreceive(mqd_t q, char *msg, size_t len, unsigned *prio,
+                               const struct timespec *t)
+{
+    tl_state state = queue_state(q, TL_MQ_RECEIVE);
+    if (state == TL_RUNNING)
+        return REAL(mq_timedreceive)(q, msg, len, prio, t);
+    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)q);
+    return REAL(mq_timedreceive)(q, msg, len, prio, t);
+}
+
+/* ---- timers: exported as the platform layer says (TL_GLIBC_EXPORT_TIMER) ---- */
+
+TL_API int tl_timer_create(clockid_t clock, struct sigevent *ev, timer_t *timer)
+{
+    if (tl_bypass())
+        return REAL(timer_create)(clock, ev, timer);
+    bool searching = ev && ev->sigev_notify == SIGEV_THREAD && tl_timer_helper_before();
+    int rc = REAL(timer_create)(clock, ev, timer);
+    TL_KEEP_ERRNO;
+    tl_timer_helper_after(searching, rc == 0);
+    if (rc == 0)
+        made(TL_RES_TIMER, (uintptr_t)*timer);
+    return rc;
+}
+
+TL_API int tl_timer_delete(timer_t timer)
+{
+    int rc = REAL(timer_delete)(timer);
+    if (!tl_bypass() && rc == 0) {
+        TL_KEEP_ERRNO;
+        tl_guard++;
+        tl_resource_remove(TL_RES_TIMER, (uintptr_t)timer);
+        tl_guard--;
+    }
+    return rc;
+}
+
+TL_GLIBC_EXPORT_TIMER(timer_create)
+TL_GLIBC_EXPORT_TIMER(timer_delete)

@@ -1,0 +1,61 @@
+/* What threadleak knows of glibc's ABI.
+
+   - Symbol versions: functions whose ABI changed are bound at the version programs link against.
+   - Lock words: who holds a lock, read from the public structures' fields that glibc's static
+     initialisers (PTHREAD_MUTEX_INITIALIZER and the like) fix, so they are ABI on every platform:
+     the mutex's lock word and owner tid, the rwlock's writer tid. The static assertions pin the
+     layouts of the glibc versions threadleak was written against (2.34 to 2.36). */
+#ifndef TL_PLATFORM_GLIBC_H
+#define TL_PLATFORM_GLIBC_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#if defined(__x86_64__)
+/* pthread_cond_* exist twice: GLIBC_2.2.5, the ABI of LinuxThreads, and GLIBC_2.3.2. */
+#define TL_GLIBC_COND_VERSION "GLIBC_2.3.2"
+#else
+#define TL_GLIBC_COND_VERSION NULL /* one ABI only */
+#endif
+/* timer_create and timer_delete moved into libc at 2.34; on x86_64 an older ABI with int ids
+   (GLIBC_2.2.5) is still there, and must reach glibc untouched. */
+#define TL_GLIBC_TIMER_VERSION "GLIBC_2.34"
+/* Exports the wrapper tl_<fn> as fn: on x86_64 at GLIBC_2.34 (the default) and GLIBC_2.3.3, the
+   same ABI, leaving fn@GLIBC_2.2.5 to glibc; elsewhere unversioned. The version nodes are in the
+   platform's map file. */
+#if defined(__x86_64__)
+#define TL_GLIBC_EXPORT_TIMER(fn)                                                                 \
+    __asm__(".symver tl_" #fn ", " #fn "@@GLIBC_2.34");                                           \
+    __asm__(".symver tl_" #fn "_2_3_3, " #fn "@GLIBC_2.3.3");                                     \
+    extern __typeof__(fn) tl_##fn##_2_3_3 __attribute__((alias("tl_" #fn), visibility("default")));
+#else
+#define TL_GLIBC_EXPORT_TIMER(fn)                                                                 \
+    extern __typeof__(fn) fn __attribute__((alias("tl_" #fn), visibility("default")));
+#endif
+
+_Static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0, "glibc mutex: lock word first");
+_Static_assert(offsetof(pthread_mutex_t, __data.__owner) == 8, "glibc mutex: owner tid at 8");
+_Static_assert(sizeof(((pthread_mutex_t *)0)->__data.__owner) == sizeof(int), "owner is a tid");
+_Static_assert(offsetof(pthread_rwlock_t, __data.__cur_writer) == 24, "glibc rwlock: writer at 24");
+
+/* Whether a mutex is held by anyone: its lock word is not 0. One relaxed load. */
+static inline bool tl_glibc_mutex_held(pthread_mutex_t *m)
+{
+    return atomic_load_explicit((atomic_int *)&m->__data.__lock, memory_order_relaxed) != 0;
+}
+
+/* The tid that holds a mutex, 0 when none (or one that does not record it). */
+static inline pid_t tl_glibc_mutex_owner(pthread_mutex_t *m)
+{
+    return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED);
+}
+
+/* The tid that holds a rwlock for writing, 0 when none. */
+static inline pid_t tl_glibc_rwlock_writer(pthread_rwlock_t *l)
+{
+    return (pid_t)__atomic_load_n(&l->__data.__cur_writer, __ATOMIC_RELAXED);
+}
+
+#endif

@@ -1,0 +1,328 @@
+/* A report: every thread of the process as rows (from the registry, refined by what the kernel
+   says), grouped by identical state, verdict and stacks, largest group first.
+
+   The registry's lock is held only to take a reference to each record; the records are read, and
+   waiting threads unwound, without it, so that a report never holds up the program's
+   pthread_create and pthread_join. */
+#include "report/report.h"
+
+#include "core/fdtable.h"
+#include "core/options.h"
+#include "platform/platform.h"
+#include "report/unwind.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Every thread of the process, sorted by tid, while a report is collected. */
+typedef struct tasks {
+    tl_task *task;
+    size_t n;
+} tasks;
+
+/* A live thread with no recorded wait: running if the kernel runs it, else waiting in its syscall. */
+static void kernel_state(tl_row *row, const tl_task *task)
+{
+    if (!task || task->state == 'R')
+        return; /* not started yet, or on a CPU: running */
+    row->state = TL_WAITING;
+    tl_proc_wait_object(row->tid, row->object, sizeof row->object);
+}
+
+static bool alive(const void *ctx, pid_t tid)
+{
+    const tasks *all = ctx;
+    tl_task key = {.tid = tid};
+    const tl_task *t = bsearch(&key, all->task, all->n, sizeof key, tl_tid_cmp);
+    return t && t->state != 'Z' && t->state != 'X';
+}
+
+/* What a waiting thread waits on, as a report prints it. */
+static void wait_object(const tl_wait *w, char *buf, size_t len)
+{
+    pid_t target;
+    switch (w->kind) {
+    case TL_OBJ_NONE: buf[0] = 0; break;
+    case TL_OBJ_ADDR: snprintf(buf, len, "0x%lx", (unsigned long)w->object); break;
+    case TL_OBJ_FD: snprintf(buf, len, "fd %d", (int)w->object); break;
+    case TL_OBJ_THREAD:
+        if ((target = tl_registry_tid_of((pthread_t)w->object)))
+            snprintf(buf, len, "tid %d", (int)target);
+        else
+            snprintf(buf, len, "thread 0x%lx", (unsigned long)w->object);
+        break;
+    }
+}
+
+/* Whom a waiting thread waits for, as far as the object tells: a mutex's owner, a rwlock's writer,
+   the joined thread; and for a condition variable, semaphore, pipe or queue, who has woken it
+   before. The thread is pinned in its wait, so the object is alive. */
+static void wait_target(const tl_wait *w, tl_row *r)
+{
+    uintptr_t key;
+    r->nwakers = -1;
+    switch (w->state) {
+    case TL_MUTEX_LOCK: r->waits_for = tl_glibc_mutex_owner((pthread_mutex_t *)w->object); break;
+    case TL_RWLOCK_READ:
+    case TL_RWLOCK_WRITE: r->waits_for = tl_glibc_rwlock_writer((pthread_rwlock_t *)w->object); break;
+    case TL_JOIN: r->waits_for = tl_registry_tid_of((pthread_t)w->object); break;
+    case TL_COND_WAIT:
+    case TL_SEM_WAIT: r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker); break;
+    case TL_PIPE_READ:
+    case TL_MQ_RECEIVE:
+        if ((key = tl_fd_waker_key((int)w->object)))
+            r->nwakers = tl_wakers(key, r->wakers, &r->last_waker);
+        break;
+    default: break;
+    }
+}
+
+/* The state of a live thread that is waiting in a wrapper, with the stack of that wait. */
+static void read_wait(tl_thread *t, tl_row *r, tl_unwinder *u)
+{
+    tl_wait *w = &t->wait;
+    if (!tl_wait_pin(w))
+        return;
+    r->state = w->state;
+    r->since_ns = w->since_ns;
+    wait_object(w, r->object, sizeof r->object);
+    wait_target(w, r);
+    r->blocked_at = tl_unwind_wait(u, w, t->stack_top, t->stack_size);
+    tl_wait_unpin(w);
+}
+
+/* The registry's threads as rows, into rows (room for n), waits unwound. */
+static size_t registry_rows(tl_thread **threads, size_t n, tl_row *rows, tl_unwinder *u)
+{
+    uint64_t deadline = tl_now_ns() + 50000000;
+    for (size_t i = 0; i < n; i++) {
+        tl_thread *t = threads[i];
+        tl_row *r = &rows[i];
+        bool exited = atomic_load(&t->exited);
+        r->tid = tl_thread_tid(t, deadline);
+        r->start = t->id;
+        r->creator_tid = t->creator_tid;
+        memcpy(r->name, t->name, sizeof r->name);
+        r->name[sizeof r->name - 1] = 0; /* it may be renamed as we copy */
+        r->created_at = t->created_at;
+        r->state = exited ? TL_EXITED_UNJOINED : TL_RUNNING;
+        r->since_ns = exited ? t->exited_ns : 0;
+        if (!exited)
+            read_wait(t, r, u);
+    }
+    return n;
+}
+
+/* The baseline is sorted by tid; a tid may appear twice (alive, and finished but unjoined). */
+static bool in_baseline(const tl_filter *f, const tl_row *row)
+{
+    tl_thread_id key = {.tid = row->tid};
+    const tl_thread_id *hit = f->nbaseline ? bsearch(&key, f->baseline, f->nbaseline,
+                                                     sizeof key, tl_tid_cmp) : NULL;
+    if (!hit)
+        return false;
+    while (hit > f->baseline && hit[-1].tid == row->tid)
+        hit--;
+    for (; hit < f->baseline + f->nbaseline && hit->tid == row->tid; hit++)
+        if (!row->start || !hit->start || hit->start == row->start)
+            return true;
+    return false;
+}
+
+/* Leaves out the threads the filter hides: they are neither listed nor counted. */
+static void apply_filter(tl_report *r, const tl_filter *f)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < r->nrows; i++) {
+        const tl_row *row = &r->rows[i];
+        if (in_baseline(f, row) || tl_rules_match(f->rules[0], r->sym, row) ||
+            tl_rules_match(f->rules[1], r->sym, row))
+            r->threads_total--;
+        else
+            r->rows[kept++] = *row;
+    }
+    r->nrows = kept;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+    const tl_row *x = a, *y = b;
+    if (x->state != y->state)
+        return (int)x->state - (int)y->state;
+    if (x->verdict != y->verdict)
+        return (int)x->verdict - (int)y->verdict;
+    if (x->untracked != y->untracked)
+        return (int)x->untracked - (int)y->untracked;
+    if (x->blocked_at != y->blocked_at)
+        return (uintptr_t)x->blocked_at < (uintptr_t)y->blocked_at ? -1 : 1;
+    if (x->created_at != y->created_at)
+        return (uintptr_t)x->created_at < (uintptr_t)y->created_at ? -1 : 1;
+    return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
+static bool same_group(const tl_row *x, const tl_row *y)
+{
+    return x->state == y->state && x->verdict == y->verdict && x->untracked == y->untracked &&
+           x->blocked_at == y->blocked_at && x->created_at == y->created_at;
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+    const tl_group *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    if (x->rows->verdict != y->rows->verdict)
+        return (int)x->rows->verdict - (int)y->rows->verdict;
+    return row_cmp(x->rows, y->rows);
+}
+
+static bool make_groups(tl_report *r)
+{
+    qsort(r->rows, r->nrows, sizeof *r->rows, row_cmp);
+    r->groups = calloc(r->nrows + 1, sizeof *r->groups);
+    if (!r->groups)
+        return false;
+    for (size_t i = 0; i < r->nrows; i++) {
+        const tl_row *row = &r->rows[i];
+        tl_group *g = &r->groups[r->ngroups];
+        if (i == 0 || !same_group(g[-1].rows, row)) {
+            g->rows = row;
+            g->object = row->object;
+            g->evidence = row->evidence;
+            g->ms_min = UINT64_MAX;
+            r->ngroups++;
+        } else {
+            g--;
+        }
+        uint64_t ms = row->since_ns ? (r->now_ns - row->since_ns) / 1000000 : 0;
+        g->ms_min = ms < g->ms_min ? ms : g->ms_min;
+        g->ms_max = ms > g->ms_max ? ms : g->ms_max;
+        if (strcmp(g->object, row->object) != 0)
+            g->object = "(several)";
+        if (strcmp(g->evidence, row->evidence) != 0)
+            g->evidence = "";
+        g->count++;
+        if (row->verdict != TL_VERDICT_RUNNING || r->every_thread_leaks)
+            r->threads_leaked++;
+    }
+    qsort(r->groups, r->ngroups, sizeof *r->groups, group_cmp);
+    return true;
+}
+
+/* A tracked thread's row: the registry knows it; the kernel is asked only what a thread with no
+   recorded wait is doing. */
+static void refine_tracked(tl_row *row, tl_task *task)
+{
+    if (row->state == TL_RUNNING)
+        kernel_state(row, task && tl_proc_task(row->tid, task) ? task : NULL);
+    if (task && row->state == TL_EXITED_UNJOINED)
+        task->state = 'Z';
+}
+
+/* A thread the library did not make: false when it is gone, or glibc's timer thread. */
+static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excluded)
+{
+    if (!tl_proc_task(task->tid, task) || task->state == 'Z' || task->state == 'X')
+        return false; /* gone: only its /proc entry lingers */
+    if (task->tid == r->timer_helper) {
+        ++*excluded; /* listed with the timers it serves */
+        return false;
+    }
+    *row = (tl_row){.tid = task->tid, .start = task->start, .state = TL_RUNNING, .untracked = true};
+    memcpy(row->name, task->comm, sizeof row->name);
+    kernel_state(row, task);
+    return true;
+}
+
+tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
+{
+    tl_report *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->trigger = trigger;
+    r->every_thread_leaks = filter->every_thread_leaks;
+    r->pid = getpid();
+    r->pileup = tl_opt.pileup;
+    r->timer_helper = tl_timer_helper();
+    pid_t *tids;
+    tl_registry_settle();
+    size_t ntasks = tl_proc_tids(&tids);
+    tl_thread **threads;
+    size_t nthreads = tl_registry_hold_all(&threads);
+    /* The modules first: the unwinder reads their rules, and the symbols their names. */
+    r->sym = tl_symbolizer_new();
+    tl_unwinder *unwinder = r->sym ? tl_unwinder_new(tl_symbolizer_dwfl(r->sym)) : NULL;
+    r->rows = calloc(nthreads + ntasks + 1, sizeof *r->rows);
+    if (r->rows)
+        r->nrows = registry_rows(threads, nthreads, r->rows, unwinder);
+    tl_registry_release_all(threads, nthreads);
+    tl_unwinder_free(unwinder);
+    r->now_ns = tl_now_ns();
+    /* Every listed thread, its state 0 (alive, as far as we know) until the kernel is asked. */
+    tl_task *task = calloc(ntasks + 1, sizeof *task);
+    bool *seen = calloc(ntasks + 1, sizeof *seen); /* seen[i]: task i is tracked */
+    for (size_t i = 0; task && i < ntasks; i++)
+        task[i].tid = tids[i];
+    free(tids);
+    if (!r->rows || !task || !seen || !r->sym) {
+        free(seen);
+        free(task);
+        tl_report_free(r);
+        return NULL;
+    }
+    pid_t caller = tl_gettid();
+    size_t kept = 0, excluded = 0;
+    for (size_t i = 0; i < r->nrows; i++) {
+        tl_row row = r->rows[i];
+        tl_task key = {.tid = row.tid};
+        tl_task *t = row.tid ? bsearch(&key, task, ntasks, sizeof *task, tl_tid_cmp) : NULL;
+        if (t)
+            seen[t - task] = true;
+        if (row.tid == caller) {
+            excluded++;
+            continue;
+        }
+        refine_tracked(&row, t);
+        r->rows[kept++] = row;
+    }
+    for (size_t i = 0; i < ntasks; i++) {
+        if (seen[i])
+            continue;
+        if (task[i].tid == caller || task[i].tid == r->pid)
+            excluded++;
+        else if (untracked_row(r, &task[i], &r->rows[kept], &excluded))
+            kept++;
+    }
+    r->nrows = kept;
+    r->threads_total = kept + excluded;
+    free(seen);
+    apply_filter(r, filter);
+    tl_verdicts_assign(r, alive, &(tasks){task, ntasks});
+    free(task);
+    if (!filter->no_resources)
+        r->nresources = tl_resource_groups(&r->resources);
+    if ((!filter->no_resources && !r->resources) || !make_groups(r)) {
+        tl_report_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+const tl_stack *tl_group_stack(const tl_group *g)
+{
+    return g->rows->blocked_at ? g->rows->blocked_at : g->rows->created_at;
+}
+
+void tl_report_free(tl_report *r)
+{
+    if (!r)
+        return;
+    tl_symbolizer_free(r->sym);
+    free(r->resources);
+    free(r->groups);
+    free(r->rows);
+    free(r);
+}

@@ -1,0 +1,78 @@
+/* A report: every thread of the process as a row, judged, grouped by identical state, verdict and
+   stacks, largest group first. The formats (src/format/) render it. */
+#ifndef TL_REPORT_REPORT_H
+#define TL_REPORT_REPORT_H
+
+#include "core/proc.h"
+#include "core/registry.h"
+#include "core/resource.h"
+#include "core/wakers.h"
+#include "report/suppress.h"
+#include "report/symbols.h"
+
+typedef enum { TL_DEADLOCK, TL_ORPHANED, TL_BLOCKED, TL_UNJOINED, TL_VERDICT_RUNNING } tl_verdict;
+const char *tl_verdict_name(tl_verdict v);
+
+/* One thread as a report sees it. */
+typedef struct tl_row {
+    pid_t tid, creator_tid;
+    unsigned long long start; /* with tid, names the thread for ever (tl_thread_id) */
+    char name[16];
+    tl_state state;
+    tl_verdict verdict;
+    bool untracked;           /* not created through our pthread_create: no creation stack */
+    char object[48];          /* what it waits on, "" when nothing */
+    char evidence[160];       /* what is known of who could wake it, "" when nothing */
+    pid_t waits_for;          /* the thread it waits on: a lock's owner, a joined thread; or 0 */
+    int nwakers;              /* for a cond or sem: distinct past wakers, -1 unknown */
+    pid_t wakers[TL_WAKERS], last_waker;
+    uint64_t since_ns;        /* blocked (or finished) since */
+    const tl_stack *blocked_at, *created_at;
+} tl_row;
+
+typedef struct tl_filter {
+    const tl_rules *rules[2];     /* threads matching any are left out, and not counted */
+    const tl_thread_id *baseline; /* threads alive then are left out; sorted by tid */
+    size_t nbaseline;
+    bool every_thread_leaks;      /* verify_none: a running thread has not ended either */
+    bool no_resources;
+} tl_filter;
+
+typedef struct tl_group {
+    const tl_row *rows;   /* count consecutive rows with equal key */
+    size_t count;
+    uint64_t ms_min, ms_max;
+    const char *object;   /* shared by all its threads, or "(several)" */
+    const char *evidence; /* shared by all its threads, or "" */
+} tl_group;
+
+typedef struct tl_report {
+    const char *trigger;  /* "exit", "signal", "api" */
+    pid_t pid;
+    uint64_t now_ns;
+    unsigned pileup;
+    tl_row *rows;
+    size_t nrows;
+    tl_group *groups;     /* largest first */
+    size_t ngroups;
+    size_t threads_total, threads_leaked;
+    tl_resource_group *resources;
+    size_t nresources;
+    pid_t timer_helper;   /* glibc's timer thread, counted with the timers, 0 if none */
+    bool every_thread_leaks; /* threads_leaked counts running threads too */
+    tl_symbolizer *sym;
+} tl_report;
+
+/* NULL when out of memory. */
+tl_report *tl_report_collect(const char *trigger, const tl_filter *filter);
+void tl_report_free(tl_report *r);
+/* The one stack of a group, for formats that have room for one: where its threads wait, or,
+   when no wait is recorded, where they were made. */
+const tl_stack *tl_group_stack(const tl_group *g);
+
+/* ---- verdict.c ---- */
+void tl_duration(char *buf, size_t len, uint64_t ms); /* "850 ms", "5.0 s", "3.2 min", "1.5 h" */
+/* Verdicts for the rows of r, with evidence; alive(tid) says whether a thread still runs. */
+void tl_verdicts_assign(tl_report *r, bool (*alive)(const void *ctx, pid_t tid), const void *ctx);
+
+#endif

@@ -1,0 +1,17 @@
+/* Unwinding waiting threads, for reports. */
+#ifndef TL_REPORT_UNWIND_H
+#define TL_REPORT_UNWIND_H
+
+#include "core/stack.h"
+#include "core/wait.h"
+
+typedef struct tl_unwinder tl_unwinder;
+struct Dwfl;
+
+tl_unwinder *tl_unwinder_new(struct Dwfl *dwfl); /* rules from the modules dwfl knows */
+void tl_unwinder_free(tl_unwinder *u);
+/* The stack of a pinned wait, in a thread whose stack ends at stack_top (0: unknown) and spans at
+   most stack_size; NULL when nothing could be unwound. */
+const tl_stack *tl_unwind_wait(tl_unwinder *u, tl_wait *w, uintptr_t stack_top, size_t stack_size);
+
+#endif

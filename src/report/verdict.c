@@ -1,0 +1,180 @@
+/* States and verdicts, by the contract's names. A verdict is the report's judgement of a thread:
+   until there is proof that nothing will wake it, a waiting thread is only "blocked". */
+#include "report/report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const verdict_names[] = {
+    [TL_DEADLOCK] = "deadlock", [TL_ORPHANED] = "orphaned", [TL_BLOCKED] = "blocked",
+    [TL_UNJOINED] = "unjoined", [TL_VERDICT_RUNNING] = "running",
+};
+
+const char *tl_verdict_name(tl_verdict v)
+{
+    return verdict_names[v];
+}
+
+void tl_duration(char *buf, size_t len, uint64_t ms)
+{
+    if (ms < 1000)
+        snprintf(buf, len, "%llu ms", (unsigned long long)ms);
+    else if (ms < 120000)
+        snprintf(buf, len, "%.1f s", ms / 1e3);
+    else if (ms < 7200000)
+        snprintf(buf, len, "%.1f min", ms / 6e4);
+    else
+        snprintf(buf, len, "%.1f h", ms / 3.6e6);
+}
+
+typedef struct node {
+    pid_t tid;
+    size_t row;
+} node;
+
+_Static_assert(offsetof(node, tid) == 0, "sorted with tl_tid_cmp");
+
+/* The row of the thread a row waits for, or SIZE_MAX when it waits for none we list. */
+static size_t target(const tl_report *r, const node *nodes, const tl_row *row)
+{
+    node key = {.tid = row->waits_for};
+    const node *hit = row->waits_for ? bsearch(&key, nodes, r->nrows, sizeof key, tl_tid_cmp) : NULL;
+    return hit ? hit->row : SIZE_MAX;
+}
+
+static bool waiting(const tl_row *row)
+{
+    return row->state != TL_RUNNING && row->state != TL_EXITED_UNJOINED;
+}
+
+/* Marks every thread on a wait-for cycle as deadlocked. Each thread waits for at most one other,
+   so a walk from each thread either ends or comes back on itself. */
+static void find_cycles(tl_report *r, size_t *next)
+{
+    unsigned char *seen = calloc(r->nrows, 1); /* 0 new, 1 on this walk, 2 done */
+    if (!seen)
+        return;
+    for (size_t start = 0; start < r->nrows; start++) {
+        size_t i = start;
+        while (i != SIZE_MAX && !seen[i]) {
+            seen[i] = 1;
+            i = next[i];
+        }
+        if (i != SIZE_MAX && seen[i] == 1) { /* back on this walk: i is on a cycle */
+            char *ev = r->rows[i].evidence;
+            size_t len = sizeof r->rows[i].evidence, used = (size_t)snprintf(ev, len, "wait-for cycle: tid %d", (int)r->rows[i].tid);
+            for (size_t j = next[i]; used < len; j = next[j]) {
+                used += (size_t)snprintf(ev + used, len - used, " -> tid %d", (int)r->rows[j].tid);
+                if (j == i)
+                    break;
+            }
+            size_t j = i;
+            do {
+                r->rows[j].verdict = TL_DEADLOCK;
+                if (j != i)
+                    memcpy(r->rows[j].evidence, ev, sizeof r->rows[j].evidence);
+                j = next[j];
+            } while (j != i);
+        }
+        for (i = start; i != SIZE_MAX && seen[i] == 1; i = next[i])
+            seen[i] = 2;
+    }
+    free(seen);
+}
+
+/* "has exited", or "exited 5.0 s ago" when we saw it end. */
+static void exited(const tl_report *r, pid_t tid, char *buf, size_t len)
+{
+    uint64_t ns = tl_registry_exit_time(tid);
+    char ago[32];
+    tl_duration(ago, sizeof ago, ns && ns < r->now_ns ? (r->now_ns - ns) / 1000000 : 0);
+    snprintf(buf, len, ns ? "exited %s ago" : "has exited", ago);
+}
+
+/* How a waiter on each kind of object is woken: "signalled", "posted", "written", "sent". */
+static const char *wake_verb(tl_state s)
+{
+    switch (s) {
+    case TL_COND_WAIT: return "signalled";
+    case TL_SEM_WAIT: return "posted";
+    case TL_PIPE_READ: return "written";
+    case TL_MQ_RECEIVE: return "sent";
+    default: return NULL;
+    }
+}
+
+/* A wait that nothing alive will end, on the evidence of the object alone. */
+static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const void *ctx)
+{
+    char gone[48];
+    for (size_t i = 0; i < r->nrows; i++) {
+        tl_row *row = &r->rows[i];
+        const char *verb = wake_verb(row->state);
+        if (row->verdict != TL_BLOCKED)
+            continue;
+        if ((row->state == TL_MUTEX_LOCK || row->state == TL_RWLOCK_READ ||
+             row->state == TL_RWLOCK_WRITE) && row->waits_for && !alive(ctx, row->waits_for)) {
+            row->verdict = TL_ORPHANED;
+            exited(r, row->waits_for, gone, sizeof gone);
+            snprintf(row->evidence, sizeof row->evidence, "owner tid %d %s", (int)row->waits_for, gone);
+        } else if (verb && row->nwakers == 0) {
+            /* a pool freshly started waits for work: evidence, but no verdict */
+            snprintf(row->evidence, sizeof row->evidence, "never %s", verb);
+        } else if (verb && row->nwakers > 0) {
+            int living = 0;
+            for (int w = 0; w < row->nwakers; w++)
+                living += alive(ctx, row->wakers[w]);
+            if (!living)
+                row->verdict = TL_ORPHANED;
+            bool last_alive = alive(ctx, row->last_waker);
+            exited(r, row->last_waker, gone, sizeof gone);
+            if (!living && row->nwakers > 1)
+                snprintf(row->evidence, sizeof row->evidence,
+                         "all %d that ever %s it have exited; the last, tid %d, %s", row->nwakers,
+                         verb, (int)row->last_waker, gone);
+            else
+                snprintf(row->evidence, sizeof row->evidence, "last %s by tid %d%s%s", verb,
+                         (int)row->last_waker, last_alive ? "" : ", which ", last_alive ? "" : gone);
+        }
+    }
+}
+
+void tl_verdicts_assign(tl_report *r, bool (*alive)(const void *, pid_t), const void *ctx)
+{
+    for (size_t i = 0; i < r->nrows; i++) {
+        tl_row *row = &r->rows[i];
+        row->verdict = row->state == TL_EXITED_UNJOINED ? TL_UNJOINED
+                       : row->state == TL_RUNNING       ? TL_VERDICT_RUNNING
+                                                        : TL_BLOCKED;
+    }
+    node *nodes = malloc((r->nrows + 1) * sizeof *nodes);
+    size_t *next = malloc((r->nrows + 1) * sizeof *next);
+    if (nodes && next) {
+        for (size_t i = 0; i < r->nrows; i++)
+            nodes[i] = (node){r->rows[i].tid, i};
+        qsort(nodes, r->nrows, sizeof *nodes, tl_tid_cmp);
+        for (size_t i = 0; i < r->nrows; i++)
+            next[i] = waiting(&r->rows[i]) ? target(r, nodes, &r->rows[i]) : SIZE_MAX;
+        find_cycles(r, next);
+    }
+    find_orphans(r, alive, ctx);
+    /* Waiting behind a stuck thread is being stuck: spread along the edges until nothing changes. */
+    for (bool changed = nodes && next; changed;) {
+        changed = false;
+        for (size_t i = 0; i < r->nrows; i++) {
+            tl_row *row = &r->rows[i];
+            if (row->verdict != TL_BLOCKED || next[i] == SIZE_MAX)
+                continue;
+            const tl_row *t = &r->rows[next[i]];
+            if (t->verdict == TL_DEADLOCK || t->verdict == TL_ORPHANED) {
+                row->verdict = t->verdict;
+                snprintf(row->evidence, sizeof row->evidence, "waits for tid %d, which is %s",
+                         (int)t->tid, t->verdict == TL_DEADLOCK ? "deadlocked" : "orphaned");
+                changed = true;
+            }
+        }
+    }
+    free(nodes);
+    free(next);
+}

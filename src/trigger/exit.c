@@ -1,0 +1,65 @@
+/* The report at normal exit: return from main, or exit(). */
+#include "trigger/exit.h"
+
+#include "core/helper.h"
+#include "core/options.h"
+#include "format/format.h"
+#include "report/report.h"
+#include "trigger/output.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Threads still running at exit get grace_ms to finish, polled with a growing sleep, so that a
+   clean program pays nothing and a thread finishing its last lines is not called a leak. */
+static void grace(void)
+{
+    uint64_t deadline = tl_now_ns() + tl_opt.grace_ms * 1000000ull;
+    long step_us = 200;
+    pid_t me = tl_gettid();
+    while (!tl_registry_all_exited(me)) {
+        uint64_t now = tl_now_ns();
+        if (now >= deadline)
+            break;
+        uint64_t left_us = (deadline - now) / 1000;
+        usleep((useconds_t)(left_us < (uint64_t)step_us ? left_us : (uint64_t)step_us));
+        if (step_us < 20000)
+            step_us *= 2;
+    }
+}
+
+static void report_at_exit(void)
+{
+    size_t leaked = 0;
+    tl_guard++;
+    grace();
+    tl_report *r = tl_report_collect("exit", &(tl_filter){.rules = {tl_rules_of_file()}});
+    if (r) {
+        leaked = r->threads_leaked;
+        /* A clean exit prints nothing for people, as the sanitizers do; the machine formats are
+           always written so that a script can tell "clean" from "not run". Leaked resources are
+           reported, but only threads change the exit status. */
+        bool quiet = !leaked && !r->nresources &&
+                     (tl_opt.format == TL_FMT_TEXT || tl_opt.format == TL_FMT_FULL);
+        size_t len;
+        char *buf = quiet ? NULL : tl_report_render(r, tl_opt.format, &len);
+        if (buf)
+            tl_output_write(tl_opt.output, buf, len);
+        else if (!quiet)
+            tl_warn("out of memory writing the exit report");
+        free(buf);
+        tl_report_free(r);
+    } else {
+        tl_warn("out of memory collecting the exit report");
+    }
+    tl_guard--;
+    /* glibc runs the remaining exit handlers and flushes stdio when exit is called from a handler. */
+    if (leaked && tl_opt.exitcode)
+        exit(tl_opt.exitcode);
+}
+
+void tl_exit_register(void)
+{
+    if ((tl_opt.at_exit && atexit(report_at_exit) != 0) || atexit(tl_helper_stop) != 0)
+        tl_warn("cannot register the exit report");
+}

@@ -1,0 +1,12 @@
+/* Where a report goes. */
+#ifndef TL_TRIGGER_OUTPUT_H
+#define TL_TRIGGER_OUTPUT_H
+
+#include "tl.h"
+
+/* Writes the whole buffer to target ("stderr", "stdout", or a path pattern). A file is new, 0600,
+   never reached through a symbolic link; when it cannot be made the report goes to stderr. */
+void tl_output_write(const char *target, const char *buf, size_t len);
+bool tl_write_all(int fd, const char *buf, size_t len, bool socket); /* false on an error */
+
+#endif
