@@ -1,7 +1,7 @@
 /* threadleak: find the threads a C or C++ program leaves behind.
  *
- * Preload the library (LD_PRELOAD=libthreadleak.so) for a report at exit and on a signal, or link it
- * into a test executable and ask for a check from the test itself. See README.md.
+ * Preload the library (LD_PRELOAD=libthreadleak.so) for a report at exit and on a signal, or link
+ * it into a test executable and ask for a check from the test itself. See README.md.
  *
  * ABI: the library is libthreadleak.so.1; these functions are exported at symbol version
  * THREADLEAK_1. threadleak_opts begins with its own size, so that fields added later (at its end)
@@ -22,16 +22,20 @@ extern "C" {
 typedef struct threadleak_snapshot threadleak_snapshot;
 
 typedef struct threadleak_opts {
-    size_t size;                          /* sizeof(threadleak_opts), as THREADLEAK_OPTS_INIT sets it */
-    unsigned timeout_ms;                  /* how long threads get to exit; 0 checks once, now */
-    const threadleak_snapshot *baseline;  /* threads alive in it are not leaks (goleak's IgnoreCurrent) */
-    const char *suppressions;             /* rules as in a suppressions file, newline-separated */
-    const char *format;                   /* NULL means "text" */
-    FILE *out;                            /* NULL means stderr */
+    size_t size;         /* sizeof(threadleak_opts), as THREADLEAK_OPTS_INIT sets it */
+    unsigned timeout_ms; /* how long threads get to exit; 0 checks once, now */
+    const threadleak_snapshot
+        *baseline;            /* threads alive in it are not leaks (goleak's IgnoreCurrent) */
+    const char *suppressions; /* rules as in a suppressions file, newline-separated */
+    const char *format;       /* NULL means "text" */
+    FILE *out;                /* NULL means stderr */
 } threadleak_opts;
 
 /* The defaults: threadleak_opts opts = THREADLEAK_OPTS_INIT; then set what differs. */
-#define THREADLEAK_OPTS_INIT {sizeof(threadleak_opts), THREADLEAK_TIMEOUT_DEFAULT, NULL, NULL, NULL, NULL}
+#define THREADLEAK_OPTS_INIT                                                                       \
+    {                                                                                              \
+        sizeof(threadleak_opts), THREADLEAK_TIMEOUT_DEFAULT, NULL, NULL, NULL, NULL                \
+    }
 
 /* The threads alive now, to pass as opts->baseline later. NULL when out of memory. */
 threadleak_snapshot *threadleak_snapshot_take(void);

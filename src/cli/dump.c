@@ -24,8 +24,9 @@
 /* kill or sigqueue failed: the process is gone, or not ours to signal. */
 static int signal_failed(pid_t pid)
 {
-    return errno == ESRCH ? tl_cli_fail("no process %d", (int)pid)
-                          : tl_cli_fail("no permission to signal process %d (%s)", (int)pid, strerror(errno));
+    return errno == ESRCH
+               ? tl_cli_fail("no process %d", (int)pid)
+               : tl_cli_fail("no permission to signal process %d (%s)", (int)pid, strerror(errno));
 }
 
 static double now_s(void)
@@ -78,17 +79,23 @@ static int no_helper(pid_t pid)
     snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
     FILE *maps = fopen(path, "re");
     if (!maps)
-        return tl_cli_fail("process %d shows no threadleak helper thread: libthreadleak is not loaded in "
-                    "it, or its live dumps are off", (int)pid);
+        return tl_cli_fail(
+            "process %d shows no threadleak helper thread: libthreadleak is not loaded in "
+            "it, or its live dumps are off",
+            (int)pid);
     bool loaded = false;
     while (!loaded && fgets(line, sizeof line, maps))
         loaded = strstr(line, "/libthreadleak.so") != NULL;
     fclose(maps);
     if (!loaded)
-        return tl_cli_fail("process %d does not have libthreadleak loaded (start it with `threadleak run` "
-                    "or LD_PRELOAD=libthreadleak.so)", (int)pid);
-    return tl_cli_fail("process %d has libthreadleak loaded but answers no signal (signal=none, or it has "
-                "not started a thread yet: there is nothing to report)", (int)pid);
+        return tl_cli_fail(
+            "process %d does not have libthreadleak loaded (start it with `threadleak run` "
+            "or LD_PRELOAD=libthreadleak.so)",
+            (int)pid);
+    return tl_cli_fail(
+        "process %d has libthreadleak loaded but answers no signal (signal=none, or it has "
+        "not started a thread yet: there is nothing to report)",
+        (int)pid);
 }
 
 /* An abstract socket: a name in no directory, gone with the descriptor. */
@@ -99,7 +106,8 @@ static int listen_socket(uint32_t *cookie)
         struct sockaddr_un addr = {.sun_family = AF_UNIX};
         if (getrandom(cookie, sizeof *cookie, 0) != sizeof *cookie)
             break;
-        int n = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, TL_DUMP_SOCKET, (int)getpid(), *cookie);
+        int n = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, TL_DUMP_SOCKET, (int)getpid(),
+                         *cookie);
         socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
         if (bind(fd, (struct sockaddr *)&addr, len) == 0)
             return listen(fd, 4) == 0 ? fd : (close(fd), -1);
@@ -129,9 +137,10 @@ static bool wait_readable(int fd, double deadline)
 
 static int other_version(pid_t pid, unsigned version)
 {
-    return tl_cli_fail("process %d runs a libthreadleak that speaks dump protocol %u, and this "
-                       "threadleak (%s) speaks %u: use the threadleak tool of that library's version",
-                       (int)pid, version, TL_VERSION, TL_DUMP_VERSION);
+    return tl_cli_fail(
+        "process %d runs a libthreadleak that speaks dump protocol %u, and this "
+        "threadleak (%s) speaks %u: use the threadleak tool of that library's version",
+        (int)pid, version, TL_VERSION, TL_DUMP_VERSION);
 }
 
 /* Reads the header and the report from the library, copying the report to stdout: 0 when all of
@@ -141,7 +150,9 @@ static int receive(int conn, pid_t pid, double deadline)
     char header[64];
     size_t have = 0, length = 0;
     while (have < sizeof header - 1 && !memchr(header, '\n', have)) {
-        ssize_t n = wait_readable(conn, deadline) ? read(conn, header + have, sizeof header - 1 - have) : -1;
+        ssize_t n = wait_readable(conn, deadline)
+                        ? read(conn, header + have, sizeof header - 1 - have)
+                        : -1;
         if (n <= 0)
             return tl_cli_fail("process %d could not make the report (see its stderr)", (int)pid);
         have += (size_t)n;
@@ -160,7 +171,8 @@ static int receive(int conn, pid_t pid, double deadline)
     while (got < length) {
         ssize_t n = wait_readable(conn, deadline) ? read(conn, buf, sizeof buf) : -1;
         if (n <= 0)
-            return tl_cli_fail("process %d stopped after %zu of the report's %zu bytes", (int)pid, got, length);
+            return tl_cli_fail("process %d stopped after %zu of the report's %zu bytes", (int)pid,
+                               got, length);
         fwrite(buf, 1, (size_t)n, stdout);
         got += (size_t)n;
     }
@@ -205,8 +217,10 @@ int tl_cli_dump(int argc, char **argv)
     if (version != TL_DUMP_VERSION)
         return other_version(pid, version);
     if (!sig)
-        return tl_cli_fail("process %d has taken threadleak's signal for itself, so live dumps are off "
-                    "(restart it with THREADLEAK_OPTIONS=signal=SIGUSR2 or SIGRTMIN+N)", (int)pid);
+        return tl_cli_fail(
+            "process %d has taken threadleak's signal for itself, so live dumps are off "
+            "(restart it with THREADLEAK_OPTIONS=signal=SIGUSR2 or SIGRTMIN+N)",
+            (int)pid);
     uint32_t cookie;
     int listener = listen_socket(&cookie);
     if (listener < 0)
@@ -232,7 +246,8 @@ int tl_cli_dump(int argc, char **argv)
         int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
         struct ucred peer;
         socklen_t len = sizeof peer;
-        if (conn >= 0 && getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 && peer.pid == pid)
+        if (conn >= 0 && getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 &&
+            peer.pid == pid)
             rc = receive(conn, pid, deadline);
         if (conn >= 0)
             close(conn); /* a stranger that found the name: not the answer */

@@ -60,7 +60,8 @@ int tl_cli_run(int argc, char **argv)
         return tl_cli_usage_error("run: no program given");
     char lib[PATH_MAX];
     library_path(lib, sizeof lib);
-    if (append_env("LD_PRELOAD", lib) != 0 || (options && append_env("THREADLEAK_OPTIONS", options) != 0)) {
+    if (append_env("LD_PRELOAD", lib) != 0 ||
+        (options && append_env("THREADLEAK_OPTIONS", options) != 0)) {
         fprintf(stderr, "threadleak: cannot set the environment: %s\n", strerror(errno));
         return 1;
     }

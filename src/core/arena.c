@@ -22,7 +22,8 @@ static _Atomic(chunk *) current;
 static chunk *map_chunk(size_t at_least)
 {
     size_t size = at_least + sizeof(chunk) > CHUNK ? at_least + sizeof(chunk) : CHUNK;
-    long p = tl_sys(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long p =
+        tl_sys(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p < 0 && p > -4096)
         return NULL;
     chunk *c = (chunk *)p;

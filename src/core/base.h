@@ -11,9 +11,9 @@
    ones. The helper thread keeps it set for good. */
 extern TL_TLS int tl_guard;
 
-pid_t tl_gettid(void);      /* cached per thread, no system call after the first */
+pid_t tl_gettid(void);       /* cached per thread, no system call after the first */
 void tl_gettid_forget(void); /* in a fork child */
-uint64_t tl_now_ns(void);   /* CLOCK_MONOTONIC */
+uint64_t tl_now_ns(void);    /* CLOCK_MONOTONIC */
 
 /* For qsort and bsearch over tids, or over structs whose first member is a tid. */
 int tl_tid_cmp(const void *a, const void *b);

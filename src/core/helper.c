@@ -16,13 +16,14 @@
 #include <unistd.h>
 
 static struct {
-    atomic_int wake;       /* bumped to wake it: its futex word */
+    atomic_int wake; /* bumped to wake it: its futex word */
     atomic_int tid;
-    atomic_bool wanted;    /* a job is set and the helper not started */
-    atomic_int main_tid;   /* the process's main thread (the pid), without a system call */
-    atomic_bool main_left; /* main ended with pthread_exit: the last thread to end ends the process */
-    tl_lock running;       /* held while a job runs, so that exit can wait for it */
-    bool stopped;          /* exit has begun: no more jobs */
+    atomic_bool wanted;  /* a job is set and the helper not started */
+    atomic_int main_tid; /* the process's main thread (the pid), without a system call */
+    atomic_bool
+        main_left;   /* main ended with pthread_exit: the last thread to end ends the process */
+    tl_lock running; /* held while a job runs, so that exit can wait for it */
+    bool stopped;    /* exit has begun: no more jobs */
     void (*started)(void), (*job)(void);
 } helper;
 

@@ -12,8 +12,8 @@
 /* A job runs on the helper at every wake, one at a time; started() runs once, first. Set before
    the helper can start (at start-up). */
 void tl_helper_job(void (*started)(void), void (*job)(void));
-void tl_helper_wake(void);            /* safe in a signal handler */
-pid_t tl_helper_tid(void);            /* 0 until it runs */
+void tl_helper_wake(void); /* safe in a signal handler */
+pid_t tl_helper_tid(void); /* 0 until it runs */
 void tl_helper_rename(const char *name);
 /* Waits for a job in progress to end, and runs no more: at exit. */
 void tl_helper_stop(void);

@@ -109,7 +109,8 @@ static bool apply(tl_options *o, value key, value v, const char **expected)
     if (is(key, "output"))
         return *expected = "stderr, stdout or a file path", parse_path(v, o->output);
     if (is(key, "format"))
-        return *expected = "text, full, json, pprof or folded", tl_format_parse(v.s, v.len, &o->format);
+        return *expected = "text, full, json, pprof or folded",
+               tl_format_parse(v.s, v.len, &o->format);
     if (is(key, "at_exit"))
         return *expected = "0 or 1", parse_bool(v, &o->at_exit);
     if (is(key, "signal"))
@@ -154,13 +155,15 @@ void tl_options_read(tl_options *o, const char *spec)
             /* an empty pair ("a=1::b=2") is nothing to warn about */
         } else if (!eq) {
             tl_warn("THREADLEAK_OPTIONS: '%.*s' is not key=value; ignored", len, pair);
-        } else if (!apply(o, (value){pair, (size_t)(eq - pair)}, (value){eq + 1, (size_t)(end - eq - 1)},
-                          &expected)) {
+        } else if (!apply(o, (value){pair, (size_t)(eq - pair)},
+                          (value){eq + 1, (size_t)(end - eq - 1)}, &expected)) {
             if (expected)
                 tl_warn("THREADLEAK_OPTIONS: bad value '%.*s' for %.*s (expected %s); keeping the "
-                        "default", (int)(end - eq - 1), eq + 1, (int)(eq - pair), pair, expected);
+                        "default",
+                        (int)(end - eq - 1), eq + 1, (int)(eq - pair), pair, expected);
             else
-                tl_warn("THREADLEAK_OPTIONS: unknown option '%.*s'; ignored", (int)(eq - pair), pair);
+                tl_warn("THREADLEAK_OPTIONS: unknown option '%.*s'; ignored", (int)(eq - pair),
+                        pair);
         }
         pair = *end ? end + 1 : end;
     }

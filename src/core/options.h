@@ -16,7 +16,7 @@ typedef struct tl_options {
     char output[PATH_MAX]; /* "stderr", "stdout" or a path with %p and %n */
     tl_format format;
     bool at_exit;
-    int signal;            /* 0 for none */
+    int signal; /* 0 for none */
     unsigned max_frames;
     int exitcode;
     char suppressions[PATH_MAX];

@@ -6,9 +6,9 @@
 #include "core/base.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -90,20 +90,45 @@ bool tl_proc_has(const pid_t *tids, size_t n, pid_t tid)
     return bsearch(&tid, tids, n, sizeof tid, tl_tid_cmp) != NULL;
 }
 
-static const struct { long nr; const char *name; } blocking_syscalls[] = {
-    {SYS_futex, "futex"}, {SYS_read, "read"}, {SYS_write, "write"}, {SYS_readv, "readv"},
-    {SYS_writev, "writev"}, {SYS_nanosleep, "nanosleep"}, {SYS_clock_nanosleep, "clock_nanosleep"},
-    {SYS_ppoll, "ppoll"}, {SYS_pselect6, "pselect6"}, {SYS_epoll_pwait, "epoll_pwait"},
-    {SYS_accept4, "accept4"}, {SYS_recvfrom, "recvfrom"}, {SYS_recvmsg, "recvmsg"},
-    {SYS_sendto, "sendto"}, {SYS_sendmsg, "sendmsg"}, {SYS_connect, "connect"},
-    {SYS_rt_sigtimedwait, "rt_sigtimedwait"}, {SYS_rt_sigsuspend, "rt_sigsuspend"},
-    {SYS_wait4, "wait4"}, {SYS_waitid, "waitid"}, {SYS_mq_timedreceive, "mq_timedreceive"},
-    {SYS_mq_timedsend, "mq_timedsend"}, {SYS_msgrcv, "msgrcv"}, {SYS_msgsnd, "msgsnd"},
-    {SYS_semtimedop, "semtimedop"}, {SYS_flock, "flock"}, {SYS_fcntl, "fcntl"},
-    {SYS_restart_syscall, "restart_syscall"}, {SYS_io_getevents, "io_getevents"},
+static const struct {
+    long nr;
+    const char *name;
+} blocking_syscalls[] = {
+    {SYS_futex, "futex"},
+    {SYS_read, "read"},
+    {SYS_write, "write"},
+    {SYS_readv, "readv"},
+    {SYS_writev, "writev"},
+    {SYS_nanosleep, "nanosleep"},
+    {SYS_clock_nanosleep, "clock_nanosleep"},
+    {SYS_ppoll, "ppoll"},
+    {SYS_pselect6, "pselect6"},
+    {SYS_epoll_pwait, "epoll_pwait"},
+    {SYS_accept4, "accept4"},
+    {SYS_recvfrom, "recvfrom"},
+    {SYS_recvmsg, "recvmsg"},
+    {SYS_sendto, "sendto"},
+    {SYS_sendmsg, "sendmsg"},
+    {SYS_connect, "connect"},
+    {SYS_rt_sigtimedwait, "rt_sigtimedwait"},
+    {SYS_rt_sigsuspend, "rt_sigsuspend"},
+    {SYS_wait4, "wait4"},
+    {SYS_waitid, "waitid"},
+    {SYS_mq_timedreceive, "mq_timedreceive"},
+    {SYS_mq_timedsend, "mq_timedsend"},
+    {SYS_msgrcv, "msgrcv"},
+    {SYS_msgsnd, "msgsnd"},
+    {SYS_semtimedop, "semtimedop"},
+    {SYS_flock, "flock"},
+    {SYS_fcntl, "fcntl"},
+    {SYS_restart_syscall, "restart_syscall"},
+    {SYS_io_getevents, "io_getevents"},
 #ifdef SYS_poll
-    {SYS_poll, "poll"}, {SYS_select, "select"}, {SYS_epoll_wait, "epoll_wait"},
-    {SYS_accept, "accept"}, {SYS_pause, "pause"},
+    {SYS_poll, "poll"},
+    {SYS_select, "select"},
+    {SYS_epoll_wait, "epoll_wait"},
+    {SYS_accept, "accept"},
+    {SYS_pause, "pause"},
 #endif
 };
 

@@ -1,8 +1,8 @@
-/* The thread registry: one record per thread created through pthread_create, from the call until the
-   thread has ended and been joined or detached. Records are shared by three owners (the creating call,
-   the thread itself, the table) and freed by whichever lets go last, so a thread that ends before its
-   creator has returned from pthread_create, or a pthread_t reused the moment a join returns, never
-   touches freed memory or the wrong record. */
+/* The thread registry: one record per thread created through pthread_create, from the call until
+   the thread has ended and been joined or detached. Records are shared by three owners (the
+   creating call, the thread itself, the table) and freed by whichever lets go last, so a thread
+   that ends before its creator has returned from pthread_create, or a pthread_t reused the moment a
+   join returns, never touches freed memory or the wrong record. */
 #include "core/registry.h"
 
 #include "platform/platform.h"
@@ -18,7 +18,10 @@
 static tl_lock registry_lock;
 static tl_thread *table;
 /* When recent threads ended, for evidence ("exited 5 s ago"): a ring, newest overwriting oldest. */
-static struct { pid_t tid; uint64_t ns; } exits[1024];
+static struct {
+    pid_t tid;
+    uint64_t ns;
+} exits[1024];
 static unsigned exits_next;
 TL_TLS tl_thread *tl_self;
 static uint64_t created; /* under the lock */
@@ -57,7 +60,8 @@ static void unlist(tl_thread *t)
     unref(t);
 }
 
-tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached, const tl_stack *created_at)
+tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached,
+                         const tl_stack *created_at)
 {
     tl_thread *t = calloc(1, sizeof *t);
     if (!t)
@@ -67,7 +71,7 @@ tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached, const
     t->detached = detached;
     t->creator_tid = tl_gettid();
     t->created_at = created_at;
-    t->refs = 2; /* the creating call and the thread */
+    t->refs = 2;                                        /* the creating call and the thread */
     bool foreign = !tl_self && tl_gettid() != getpid(); /* a creator we did not make */
     if (foreign)
         read_comm(t->name);
@@ -267,8 +271,8 @@ size_t tl_registry_hold_all(tl_thread ***threads)
 pid_t tl_thread_tid(tl_thread *t, uint64_t deadline)
 {
     pid_t tid;
-    while (!(tid = atomic_load_explicit(&t->tid, memory_order_acquire)) && !atomic_load(&t->exited) &&
-           tl_now_ns() < deadline)
+    while (!(tid = atomic_load_explicit(&t->tid, memory_order_acquire)) &&
+           !atomic_load(&t->exited) && tl_now_ns() < deadline)
         sched_yield();
     return tid;
 }
@@ -301,7 +305,8 @@ void tl_registry_fork_child(void)
     if (tl_self) /* the forking thread is the child's main thread */
         memcpy(main_name, tl_self->name, sizeof main_name);
     tl_thread *t, *next;
-    HASH_ITER(hh, table, t, next) {
+    HASH_ITER(hh, table, t, next)
+    {
         if (t == tl_self) {
             atomic_store(&t->tid, tl_gettid());
             unlist(t);

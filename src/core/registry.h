@@ -20,35 +20,36 @@ typedef struct tl_thread_id {
 _Static_assert(offsetof(tl_thread_id, tid) == 0, "sorted with tl_tid_cmp");
 
 typedef struct tl_thread {
-    UT_hash_handle hh;        /* in the table, keyed by handle, while listed */
+    UT_hash_handle hh; /* in the table, keyed by handle, while listed */
     pthread_t handle;
-    atomic_int tid;           /* 0 until the thread runs */
+    atomic_int tid; /* 0 until the thread runs */
     pid_t creator_tid;
     const tl_stack *created_at;
     void *(*start)(void *);
     void *arg;
     atomic_bool exited;
     uint64_t exited_ns;
-    tl_wait wait;             /* written by the thread itself, read by reports */
-    uintptr_t stack_top;      /* its first frame (ours), where unwinding a wait stops */
+    tl_wait wait;        /* written by the thread itself, read by reports */
+    uintptr_t stack_top; /* its first frame (ours), where unwinding a wait stops */
     size_t stack_size;
-    char name[16];            /* the kernel's: inherited from the creator, then as set */
-    uint64_t id;              /* tl_thread_id.start */
-    int refs;                 /* under the registry lock */
+    char name[16]; /* the kernel's: inherited from the creator, then as set */
+    uint64_t id;   /* tl_thread_id.start */
+    int refs;      /* under the registry lock */
     bool detached, listed;
 } tl_thread;
 
 extern TL_TLS tl_thread *tl_self; /* the calling thread's record, if we made it */
 
 void tl_registry_init(void); /* main's name, which its first threads inherit */
-tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached, const tl_stack *created_at);
-void tl_thread_creating(void);              /* just before the real pthread_create */
+tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached,
+                         const tl_stack *created_at);
+void tl_thread_creating(void); /* just before the real pthread_create */
 void tl_thread_publish(tl_thread *t, pthread_t handle);
-void tl_thread_abandon(tl_thread *t);       /* the real pthread_create failed */
+void tl_thread_abandon(tl_thread *t);                      /* the real pthread_create failed */
 void tl_thread_started(tl_thread *t, uintptr_t stack_top); /* first thing in the new thread */
 void tl_thread_ended(tl_thread *t);
 tl_thread *tl_thread_hold(pthread_t handle); /* NULL when not ours; else release it after */
-void tl_thread_joined(tl_thread *t);        /* each of these lets go of the hold */
+void tl_thread_joined(tl_thread *t);         /* each of these lets go of the hold */
 void tl_thread_detached(tl_thread *t);
 void tl_thread_release(tl_thread *t);
 void tl_thread_set_name(pthread_t handle, const char *name);
@@ -66,8 +67,8 @@ pid_t tl_thread_tid(tl_thread *t, uint64_t deadline);
 void tl_registry_release_all(tl_thread **threads, size_t n);
 bool tl_registry_all_exited(pid_t except);
 bool tl_registry_tracks(pid_t tid);
-pid_t tl_registry_tid_of(pthread_t handle);  /* 0 when not listed or not yet running */
-uint64_t tl_registry_exit_time(pid_t tid);   /* when a thread we made ended, 0 if unknown */
+pid_t tl_registry_tid_of(pthread_t handle); /* 0 when not listed or not yet running */
+uint64_t tl_registry_exit_time(pid_t tid);  /* when a thread we made ended, 0 if unknown */
 void tl_registry_fork_prepare(void);
 void tl_registry_fork_parent(void);
 void tl_registry_fork_child(void);

@@ -16,7 +16,7 @@
 
 typedef struct res_key {
     tl_res_kind kind;
-    uintptr_t id;             /* timer_t, or descriptor */
+    uintptr_t id; /* timer_t, or descriptor */
 } res_key;
 
 typedef struct tl_resource {
@@ -118,7 +118,6 @@ void tl_resource_dup(int old, int fd)
     tl_lock_release(&resource_lock);
 }
 
-
 static int group_cmp(const void *a, const void *b)
 {
     const tl_resource_group *x = a, *y = b;
@@ -134,7 +133,8 @@ size_t tl_resource_groups(tl_resource_group **groups)
     *groups = calloc(HASH_COUNT(table) + 1, sizeof **groups);
     for (tl_resource *r = *groups ? table : NULL; r; r = r->hh.next) {
         size_t i = 0;
-        while (i < n && ((*groups)[i].kind != r->key.kind || (*groups)[i].created_at != r->created_at))
+        while (i < n &&
+               ((*groups)[i].kind != r->key.kind || (*groups)[i].created_at != r->created_at))
             i++;
         tl_resource_group *g = &(*groups)[i];
         if (i == n) {
@@ -154,8 +154,8 @@ size_t tl_resource_groups(tl_resource_group **groups)
 
 const char *tl_resource_kind_name(tl_res_kind kind)
 {
-    static const char *const names[] = {[TL_RES_TIMER] = "timer", [TL_RES_PIPE] = "pipe",
-                                        [TL_RES_MQUEUE] = "mqueue"};
+    static const char *const names[] = {
+        [TL_RES_TIMER] = "timer", [TL_RES_PIPE] = "pipe", [TL_RES_MQUEUE] = "mqueue"};
     return names[kind];
 }
 
@@ -183,7 +183,8 @@ void tl_timer_helper_after(bool searching, bool created)
     tl_guard++;
     size_t n = created ? tl_proc_tids(&now) : 0;
     for (size_t i = 0; i < n && !atomic_load(&helper_tid); i++)
-        if (!tl_proc_has(helper_candidates, helper_ncandidates, now[i]) && !tl_registry_tracks(now[i]))
+        if (!tl_proc_has(helper_candidates, helper_ncandidates, now[i]) &&
+            !tl_registry_tracks(now[i]))
             atomic_store(&helper_tid, now[i]);
     tl_guard--;
     if (created)
@@ -212,7 +213,8 @@ void tl_resource_fork_parent(void)
 void tl_resource_fork_child(void)
 {
     tl_resource *r, *next;
-    HASH_ITER(hh, table, r, next) {
+    HASH_ITER(hh, table, r, next)
+    {
         if (r->key.kind == TL_RES_TIMER) {
             HASH_DELETE(hh, table, r);
             free(r);

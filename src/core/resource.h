@@ -26,7 +26,7 @@ const char *tl_resource_kind_name(tl_res_kind kind);
    thread that call adds. */
 bool tl_timer_helper_before(void); /* true: searching, call after */
 void tl_timer_helper_after(bool searching, bool created);
-pid_t tl_timer_helper(void);       /* 0 when there is none */
+pid_t tl_timer_helper(void); /* 0 when there is none */
 
 void tl_resource_fork_prepare(void);
 void tl_resource_fork_parent(void);

@@ -85,7 +85,7 @@ const tl_libunwind *tl_libunwind_load(void)
 const tl_libunwind *tl_libunwind_loaded(void)
 {
     return atomic_load_explicit(&libunwind_state, memory_order_acquire) == UNW_READY ? &libunwind
-                                                                                      : NULL;
+                                                                                     : NULL;
 }
 
 static uint64_t hash_of(const uintptr_t *pc, unsigned depth)

@@ -10,7 +10,7 @@ typedef struct tl_stack {
     struct tl_stack *next; /* in its bucket of the intern table */
     uint64_t hash;
     unsigned depth;
-    uintptr_t pc[];        /* return addresses, innermost first, none inside this library */
+    uintptr_t pc[]; /* return addresses, innermost first, none inside this library */
 } tl_stack;
 
 /* libunwind, opened at run time with RTLD_LOCAL (see stack.c), at the first safe point that
@@ -22,7 +22,7 @@ typedef struct tl_libunwind {
     int (*get_reg)(unw_cursor_t *cursor, unw_regnum_t reg, unw_word_t *value);
 } tl_libunwind;
 
-void tl_stack_init(void);             /* at start-up: where this library's code is */
+void tl_stack_init(void); /* at start-up: where this library's code is */
 /* Loads libunwind if it is not; not from a signal handler or a function that must be safe in one.
    NULL when it cannot be loaded (one warning), or while another thread is loading it: nothing
    ever waits for a dlopen, which may itself be waiting for a constructor that calls us. */

@@ -7,12 +7,24 @@
 TL_TLS tl_wait *tl_self_wait;
 
 static const char *const state_names[] = {
-    [TL_RUNNING] = "running", [TL_COND_WAIT] = "cond_wait", [TL_MUTEX_LOCK] = "mutex_lock",
-    [TL_RWLOCK_READ] = "rwlock_read", [TL_RWLOCK_WRITE] = "rwlock_write", [TL_SEM_WAIT] = "sem_wait",
-    [TL_BARRIER_WAIT] = "barrier_wait", [TL_JOIN] = "join", [TL_SLEEP] = "sleep",
-    [TL_PIPE_READ] = "pipe_read", [TL_PIPE_WRITE] = "pipe_write", [TL_MQ_RECEIVE] = "mq_receive",
-    [TL_MQ_SEND] = "mq_send", [TL_SOCKET_READ] = "socket_read", [TL_SOCKET_WRITE] = "socket_write",
-    [TL_ACCEPT] = "accept", [TL_POLL] = "poll", [TL_WAITING] = "waiting",
+    [TL_RUNNING] = "running",
+    [TL_COND_WAIT] = "cond_wait",
+    [TL_MUTEX_LOCK] = "mutex_lock",
+    [TL_RWLOCK_READ] = "rwlock_read",
+    [TL_RWLOCK_WRITE] = "rwlock_write",
+    [TL_SEM_WAIT] = "sem_wait",
+    [TL_BARRIER_WAIT] = "barrier_wait",
+    [TL_JOIN] = "join",
+    [TL_SLEEP] = "sleep",
+    [TL_PIPE_READ] = "pipe_read",
+    [TL_PIPE_WRITE] = "pipe_write",
+    [TL_MQ_RECEIVE] = "mq_receive",
+    [TL_MQ_SEND] = "mq_send",
+    [TL_SOCKET_READ] = "socket_read",
+    [TL_SOCKET_WRITE] = "socket_write",
+    [TL_ACCEPT] = "accept",
+    [TL_POLL] = "poll",
+    [TL_WAITING] = "waiting",
     [TL_EXITED_UNJOINED] = "exited_unjoined",
 };
 

@@ -22,9 +22,25 @@
 
 /* The states of the contract, in its order. */
 typedef enum {
-    TL_RUNNING, TL_COND_WAIT, TL_MUTEX_LOCK, TL_RWLOCK_READ, TL_RWLOCK_WRITE, TL_SEM_WAIT,
-    TL_BARRIER_WAIT, TL_JOIN, TL_SLEEP, TL_PIPE_READ, TL_PIPE_WRITE, TL_MQ_RECEIVE, TL_MQ_SEND,
-    TL_SOCKET_READ, TL_SOCKET_WRITE, TL_ACCEPT, TL_POLL, TL_WAITING, TL_EXITED_UNJOINED,
+    TL_RUNNING,
+    TL_COND_WAIT,
+    TL_MUTEX_LOCK,
+    TL_RWLOCK_READ,
+    TL_RWLOCK_WRITE,
+    TL_SEM_WAIT,
+    TL_BARRIER_WAIT,
+    TL_JOIN,
+    TL_SLEEP,
+    TL_PIPE_READ,
+    TL_PIPE_WRITE,
+    TL_MQ_RECEIVE,
+    TL_MQ_SEND,
+    TL_SOCKET_READ,
+    TL_SOCKET_WRITE,
+    TL_ACCEPT,
+    TL_POLL,
+    TL_WAITING,
+    TL_EXITED_UNJOINED,
 } tl_state;
 const char *tl_state_name(tl_state s);
 
@@ -46,8 +62,8 @@ extern TL_TLS tl_wait *tl_self_wait;
 /* NULL when nothing is recorded: a thread we did not create, or a wait inside a wait (a signal
    handler's). */
 static inline __attribute__((always_inline)) tl_wait *tl_wait_begin(tl_state state,
-                                                                  tl_object_kind kind,
-                                                                  uintptr_t object)
+                                                                    tl_object_kind kind,
+                                                                    uintptr_t object)
 {
     tl_wait *w = tl_self_wait;
     int idle = TL_WAIT_IDLE;

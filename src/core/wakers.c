@@ -1,23 +1,23 @@
-/* Who wakes what: for each condition variable and semaphore, the threads that signalled or posted it,
-   for the verdicts to weigh ("never signalled", "its only signaller has exited"). A fixed table,
-   open-addressed by the object's address and written without locks: the first signal of an object
-   claims a slot with one CAS, a repeated signal by the same thread costs one compare. An object
-   whose probe run is full, or that has more distinct wakers than a slot holds, is marked unknown
-   rather than guessed at. */
+/* Who wakes what: for each condition variable and semaphore, the threads that signalled or posted
+   it, for the verdicts to weigh ("never signalled", "its only signaller has exited"). A fixed
+   table, open-addressed by the object's address and written without locks: the first signal of an
+   object claims a slot with one CAS, a repeated signal by the same thread costs one compare. An
+   object whose probe run is full, or that has more distinct wakers than a slot holds, is marked
+   unknown rather than guessed at. */
 #include "core/wakers.h"
 
 #include "core/base.h"
 
 #include <stdatomic.h>
 
-#define SLOTS 16384u  /* a power of two */
+#define SLOTS 16384u /* a power of two */
 #define PROBES 8
 
 typedef struct waker_slot {
     _Atomic uintptr_t object;
-    atomic_int last;              /* tid of the latest waker */
-    atomic_int tids[TL_WAKERS];   /* distinct wakers, in the order first seen */
-    atomic_bool overflow;         /* more wakers than tids holds */
+    atomic_int last;            /* tid of the latest waker */
+    atomic_int tids[TL_WAKERS]; /* distinct wakers, in the order first seen */
+    atomic_bool overflow;       /* more wakers than tids holds */
 } waker_slot;
 
 static waker_slot slots[SLOTS];

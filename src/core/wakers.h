@@ -8,7 +8,8 @@
 #define TL_WAKERS 4
 
 void tl_waker_note(uintptr_t object); /* the calling thread wakes object; lock-free */
-/* The distinct wakers of object and the latest; 0 when none was ever seen, -1 when it is unknown. */
+/* The distinct wakers of object and the latest; 0 when none was ever seen, -1 when it is unknown.
+   */
 int tl_wakers(uintptr_t object, pid_t tids[TL_WAKERS], pid_t *last);
 void tl_wakers_forget(uintptr_t object); /* a new object at this address */
 

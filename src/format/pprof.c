@@ -76,13 +76,14 @@ typedef struct profile {
     size_t nstrings;
     const tl_frame **functions; /* by id - 1: name and file identify a function */
     size_t nfunctions;
-    uintptr_t *locations;       /* by id - 1: the return address */
+    uintptr_t *locations; /* by id - 1: the return address */
     size_t nlocations;
 } profile;
 
 _Static_assert(sizeof(uintptr_t) == sizeof(void *), "locations are stored as pointers are");
 
-/* Appends the pointer-sized item to *array of *n items; its id is then *n (0 when out of memory). */
+/* Appends the pointer-sized item to *array of *n items; its id is then *n (0 when out of memory).
+   */
 static uint64_t append(profile *p, void *array, size_t *n, const void *item)
 {
     void **items = array, *grown = realloc(*items, (*n + 1) * sizeof(void *));

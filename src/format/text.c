@@ -1,6 +1,7 @@
 /* The text formats, for people: "text" prints a block per group, "full" a block per thread (as Go's
    debug=2 goroutine dump does). Each block leads with what a reader scans for: how many, in what
-   state, judged how, for how long, on what; then the stack of the wait and the stack that made it. */
+   state, judged how, for how long, on what; then the stack of the wait and the stack that made it.
+   */
 #include "format/format.h"
 
 #include <string.h>
@@ -9,7 +10,9 @@
 
 static const char *trigger_words(const char *trigger)
 {
-    return strcmp(trigger, "exit") == 0 ? "at exit" : strcmp(trigger, "signal") == 0 ? "on signal" : "on request";
+    return strcmp(trigger, "exit") == 0     ? "at exit"
+           : strcmp(trigger, "signal") == 0 ? "on signal"
+                                            : "on request";
 }
 
 static void duration(FILE *out, uint64_t ms)
@@ -37,7 +40,8 @@ static void frames(FILE *out, tl_report *r, const tl_stack *s)
 }
 
 /* After "N threads: " or "thread TID "name": ", the state, the verdict, for how long, on what. */
-static void headline(FILE *out, const tl_row *row, uint64_t ms_min, uint64_t ms_max, const char *object)
+static void headline(FILE *out, const tl_row *row, uint64_t ms_min, uint64_t ms_max,
+                     const char *object)
 {
     fputs(tl_state_name(row->state), out);
     if (row->verdict != TL_VERDICT_RUNNING)
@@ -102,8 +106,8 @@ static void group_block(FILE *out, tl_report *r, const tl_group *g)
 
 static void resource_block(FILE *out, tl_report *r, const tl_resource_group *g)
 {
-    static const char *const never[] = {[TL_RES_TIMER] = "deleted", [TL_RES_PIPE] = "closed",
-                                        [TL_RES_MQUEUE] = "closed"};
+    static const char *const never[] = {
+        [TL_RES_TIMER] = "deleted", [TL_RES_PIPE] = "closed", [TL_RES_MQUEUE] = "closed"};
     fprintf(out, "%zu %s%s never %s", g->count, tl_resource_kind_name(g->kind),
             g->count == 1 ? "" : "s", never[g->kind]);
     if (g->kind == TL_RES_TIMER && r->timer_helper)
@@ -131,7 +135,8 @@ void tl_format_text(FILE *out, tl_report *r, bool per_thread)
         leaked_groups += r->groups[i].rows->verdict != TL_VERDICT_RUNNING;
     fprintf(out, "threadleak: %zu leaked thread%s in %zu group%s %s (pid %d, %zu threads)\n\n",
             r->threads_leaked, r->threads_leaked == 1 ? "" : "s", leaked_groups,
-            leaked_groups == 1 ? "" : "s", trigger_words(r->trigger), (int)r->pid, r->threads_total);
+            leaked_groups == 1 ? "" : "s", trigger_words(r->trigger), (int)r->pid,
+            r->threads_total);
     for (size_t i = 0; i < r->ngroups; i++) {
         const tl_group *g = &r->groups[i];
         if (!per_thread)

@@ -10,7 +10,8 @@ static const struct {
 } symbols[] = {
 #define TL_REAL_SYMBOL(fn, version) {#fn, version},
     TL_REAL_FUNCTIONS(TL_REAL_SYMBOL)};
-_Static_assert(sizeof(tl_real) == TL_REAL_COUNT * sizeof(void *), "tl_real is an array of pointers");
+_Static_assert(sizeof(tl_real) == TL_REAL_COUNT * sizeof(void *),
+               "tl_real is an array of pointers");
 
 /* A real function that is missing altogether: what the call returns, rather than a crash. */
 static long missing(void)
@@ -38,8 +39,8 @@ void *tl_real_bind(unsigned index)
     if (!fn && version)
         fn = dlsym(libc ? libc : RTLD_NEXT, name);
     if (!fn) {
-        tl_warn("cannot find the real %s%s%s; calls to it fail with ENOSYS", name, version ? "@" : "",
-                version ? version : "");
+        tl_warn("cannot find the real %s%s%s; calls to it fail with ENOSYS", name,
+                version ? "@" : "", version ? version : "");
         fn = (void *)missing;
     }
     __atomic_store_n(&((void **)&tl_real_fn)[index], fn, __ATOMIC_RELEASE);

@@ -43,35 +43,87 @@ int __libc_start_main(tl_main_fn *main, int argc, char **argv, void (*init)(void
                       void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
 
 /* X(function, symbol version or NULL for the default one) */
-#define TL_REAL_FUNCTIONS(X)                                                                      \
-    X(__libc_start_main, NULL)                                                                    \
-    X(pthread_create, NULL) X(pthread_join, NULL) X(pthread_tryjoin_np, NULL)                     \
-    X(pthread_timedjoin_np, NULL) X(pthread_clockjoin_np, NULL) X(pthread_detach, NULL)           \
-    X(pthread_exit, NULL) X(pthread_setname_np, NULL) X(prctl, NULL)                              \
-    X(pthread_cond_wait, TL_GLIBC_COND_VERSION) X(pthread_cond_timedwait, TL_GLIBC_COND_VERSION)  \
-    X(pthread_cond_clockwait, NULL) X(pthread_cond_signal, TL_GLIBC_COND_VERSION)                 \
-    X(pthread_cond_broadcast, TL_GLIBC_COND_VERSION) X(pthread_cond_init, TL_GLIBC_COND_VERSION)  \
-    X(pthread_mutex_lock, NULL) X(pthread_mutex_timedlock, NULL) X(pthread_mutex_clocklock, NULL) \
-    X(pthread_rwlock_rdlock, NULL) X(pthread_rwlock_tryrdlock, NULL)                              \
-    X(pthread_rwlock_timedrdlock, NULL) X(pthread_rwlock_clockrdlock, NULL)                       \
-    X(pthread_rwlock_wrlock, NULL) X(pthread_rwlock_trywrlock, NULL)                              \
-    X(pthread_rwlock_timedwrlock, NULL) X(pthread_rwlock_clockwrlock, NULL)                       \
-    X(pthread_barrier_wait, NULL)                                                                 \
-    X(sem_wait, NULL) X(sem_timedwait, NULL) X(sem_clockwait, NULL) X(sem_post, NULL)             \
-    X(sem_init, NULL)                                                                             \
-    X(nanosleep, NULL) X(clock_nanosleep, NULL) X(sleep, NULL) X(usleep, NULL)                    \
-    X(read, NULL) X(readv, NULL) X(write, NULL) X(writev, NULL)                                   \
-    X(recv, NULL) X(recvfrom, NULL) X(recvmsg, NULL) X(send, NULL) X(sendto, NULL)                \
-    X(sendmsg, NULL) X(accept, NULL) X(accept4, NULL) X(connect, NULL)                            \
-    X(poll, NULL) X(ppoll, NULL) X(select, NULL) X(pselect, NULL) X(epoll_wait, NULL)             \
-    X(epoll_pwait, NULL)                                                                          \
-    X(pipe, NULL) X(pipe2, NULL) X(close, NULL) X(dup, NULL) X(dup2, NULL) X(dup3, NULL)          \
-    X(fcntl, NULL) X(fcntl64, NULL)                                                               \
-    X(mq_open, NULL) X(mq_close, NULL) X(mq_send, NULL) X(mq_timedsend, NULL)                     \
-    X(mq_receive, NULL) X(mq_timedreceive, NULL)                                                  \
-    X(timer_create, TL_GLIBC_TIMER_VERSION) X(timer_delete, TL_GLIBC_TIMER_VERSION)               \
-    X(sigaction, NULL) X(signal, NULL) X(sigwait, NULL) X(sigwaitinfo, NULL)                      \
-    X(sigtimedwait, NULL) X(signalfd, NULL)
+// clang-format off
+#define TL_REAL_FUNCTIONS(X) \
+    X(__libc_start_main, NULL)                                                                     \
+    X(pthread_create, NULL)                                                                        \
+    X(pthread_join, NULL)                                                                          \
+    X(pthread_tryjoin_np, NULL)                                                                    \
+    X(pthread_timedjoin_np, NULL)                                                                  \
+    X(pthread_clockjoin_np, NULL)                                                                  \
+    X(pthread_detach, NULL)                                                                        \
+    X(pthread_exit, NULL)                                                                          \
+    X(pthread_setname_np, NULL)                                                                    \
+    X(prctl, NULL)                                                                                 \
+    X(pthread_cond_wait, TL_GLIBC_COND_VERSION)                                                    \
+    X(pthread_cond_timedwait, TL_GLIBC_COND_VERSION)                                               \
+    X(pthread_cond_clockwait, NULL)                                                                \
+    X(pthread_cond_signal, TL_GLIBC_COND_VERSION)                                                  \
+    X(pthread_cond_broadcast, TL_GLIBC_COND_VERSION)                                               \
+    X(pthread_cond_init, TL_GLIBC_COND_VERSION)                                                    \
+    X(pthread_mutex_lock, NULL)                                                                    \
+    X(pthread_mutex_timedlock, NULL)                                                               \
+    X(pthread_mutex_clocklock, NULL)                                                               \
+    X(pthread_rwlock_rdlock, NULL)                                                                 \
+    X(pthread_rwlock_tryrdlock, NULL)                                                              \
+    X(pthread_rwlock_timedrdlock, NULL)                                                            \
+    X(pthread_rwlock_clockrdlock, NULL)                                                            \
+    X(pthread_rwlock_wrlock, NULL)                                                                 \
+    X(pthread_rwlock_trywrlock, NULL)                                                              \
+    X(pthread_rwlock_timedwrlock, NULL)                                                            \
+    X(pthread_rwlock_clockwrlock, NULL)                                                            \
+    X(pthread_barrier_wait, NULL)                                                                  \
+    X(sem_wait, NULL)                                                                              \
+    X(sem_timedwait, NULL)                                                                         \
+    X(sem_clockwait, NULL)                                                                         \
+    X(sem_post, NULL)                                                                              \
+    X(sem_init, NULL)                                                                              \
+    X(nanosleep, NULL)                                                                             \
+    X(clock_nanosleep, NULL)                                                                       \
+    X(sleep, NULL)                                                                                 \
+    X(usleep, NULL)                                                                                \
+    X(read, NULL)                                                                                  \
+    X(readv, NULL)                                                                                 \
+    X(write, NULL)                                                                                 \
+    X(writev, NULL)                                                                                \
+    X(recv, NULL)                                                                                  \
+    X(recvfrom, NULL)                                                                              \
+    X(recvmsg, NULL)                                                                               \
+    X(send, NULL)                                                                                  \
+    X(sendto, NULL)                                                                                \
+    X(sendmsg, NULL)                                                                               \
+    X(accept, NULL)                                                                                \
+    X(accept4, NULL)                                                                               \
+    X(connect, NULL)                                                                               \
+    X(poll, NULL)                                                                                  \
+    X(ppoll, NULL)                                                                                 \
+    X(select, NULL)                                                                                \
+    X(pselect, NULL)                                                                               \
+    X(epoll_wait, NULL)                                                                            \
+    X(epoll_pwait, NULL)                                                                           \
+    X(pipe, NULL)                                                                                  \
+    X(pipe2, NULL)                                                                                 \
+    X(close, NULL)                                                                                 \
+    X(dup, NULL)                                                                                   \
+    X(dup2, NULL)                                                                                  \
+    X(dup3, NULL)                                                                                  \
+    X(fcntl, NULL)                                                                                 \
+    X(fcntl64, NULL)                                                                               \
+    X(mq_open, NULL)                                                                               \
+    X(mq_close, NULL)                                                                              \
+    X(mq_send, NULL)                                                                               \
+    X(mq_timedsend, NULL)                                                                          \
+    X(mq_receive, NULL)                                                                            \
+    X(mq_timedreceive, NULL)                                                                       \
+    X(timer_create, TL_GLIBC_TIMER_VERSION)                                                        \
+    X(timer_delete, TL_GLIBC_TIMER_VERSION)                                                        \
+    X(sigaction, NULL)                                                                             \
+    X(signal, NULL)                                                                                \
+    X(sigwait, NULL)                                                                               \
+    X(sigwaitinfo, NULL)                                                                           \
+    X(sigtimedwait, NULL)                                                                          \
+    X(signalfd, NULL)
+// clang-format on
 
 #define TL_REAL_INDEX(fn, version) TL_REAL_##fn,
 enum { TL_REAL_FUNCTIONS(TL_REAL_INDEX) TL_REAL_COUNT };
@@ -85,8 +137,8 @@ extern tl_real tl_real_fn;
 void *tl_real_bind(unsigned index);
 
 /* The real function, bound at its first call. */
-#define REAL(fn)                                                                                  \
-    (TL_LIKELY(tl_real_fn.fn != NULL) ? tl_real_fn.fn                                             \
+#define REAL(fn)                                                                                   \
+    (TL_LIKELY(tl_real_fn.fn != NULL) ? tl_real_fn.fn                                              \
                                       : (__typeof__(tl_real_fn.fn))tl_real_bind(TL_REAL_##fn))
 
 #endif

@@ -94,7 +94,8 @@ static int rwlock_real(bool write, deadline_kind how, pthread_rwlock_t *l, clock
     switch (how) {
     case PLAIN: return write ? REAL(pthread_rwlock_wrlock)(l) : REAL(pthread_rwlock_rdlock)(l);
     case TIMED:
-        return write ? REAL(pthread_rwlock_timedwrlock)(l, t) : REAL(pthread_rwlock_timedrdlock)(l, t);
+        return write ? REAL(pthread_rwlock_timedwrlock)(l, t)
+                     : REAL(pthread_rwlock_timedrdlock)(l, t);
     case CLOCKED:
         return write ? REAL(pthread_rwlock_clockwrlock)(l, clock, t)
                      : REAL(pthread_rwlock_clockrdlock)(l, clock, t);
@@ -125,7 +126,8 @@ TL_API int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec
     return rwlock_lock(false, TIMED, l, 0, t);
 }
 
-TL_API int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clock, const struct timespec *t)
+TL_API int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clock,
+                                      const struct timespec *t)
 {
     return rwlock_lock(false, CLOCKED, l, clock, t);
 }
@@ -140,7 +142,8 @@ TL_API int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec
     return rwlock_lock(true, TIMED, l, 0, t);
 }
 
-TL_API int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clock, const struct timespec *t)
+TL_API int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clock,
+                                      const struct timespec *t)
 {
     return rwlock_lock(true, CLOCKED, l, clock, t);
 }

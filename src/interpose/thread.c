@@ -62,8 +62,7 @@ TL_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(
             pthread_attr_getdetachstate(attr, &detach);
         tl_guard++;
         tl_libunwind_load();
-        t = tl_thread_new(start, arg, detach == PTHREAD_CREATE_DETACHED,
-                          tl_stack_capture());
+        t = tl_thread_new(start, arg, detach == PTHREAD_CREATE_DETACHED, tl_stack_capture());
         if (t)
             t->stack_size = stack_size(attr);
         tl_guard--;
@@ -171,7 +170,8 @@ TL_API int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec 
 TL_API int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clock,
                                 const struct timespec *abstime)
 {
-    return join(th, &(join_call){.kind = CLOCKJOIN, .ret = ret, .clock = clock, .abstime = abstime});
+    return join(th,
+                &(join_call){.kind = CLOCKJOIN, .ret = ret, .clock = clock, .abstime = abstime});
 }
 
 TL_API int pthread_detach(pthread_t th)

@@ -18,39 +18,51 @@ typedef unw_context_t tl_cpu_context;
 enum { TL_DWARF_FP = 29, TL_DWARF_SP = 31, TL_DWARF_RA = 30, TL_DWARF_LR = 30 };
 
 #define TL_CPU_MC(ctx) (((tl_cpu_context *)(ctx))->uc_mcontext)
-static inline uintptr_t tl_cpu_ip(const tl_cpu_context *c) { return (uintptr_t)c->uc_mcontext.pc; }
-static inline uintptr_t tl_cpu_sp(const tl_cpu_context *c) { return (uintptr_t)c->uc_mcontext.sp; }
-static inline uintptr_t tl_cpu_fp(const tl_cpu_context *c) { return (uintptr_t)c->uc_mcontext.regs[29]; }
-static inline uintptr_t tl_cpu_lr(const tl_cpu_context *c) { return (uintptr_t)c->uc_mcontext.regs[30]; }
+static inline uintptr_t tl_cpu_ip(const tl_cpu_context *c)
+{
+    return (uintptr_t)c->uc_mcontext.pc;
+}
+static inline uintptr_t tl_cpu_sp(const tl_cpu_context *c)
+{
+    return (uintptr_t)c->uc_mcontext.sp;
+}
+static inline uintptr_t tl_cpu_fp(const tl_cpu_context *c)
+{
+    return (uintptr_t)c->uc_mcontext.regs[29];
+}
+static inline uintptr_t tl_cpu_lr(const tl_cpu_context *c)
+{
+    return (uintptr_t)c->uc_mcontext.regs[30];
+}
 
 /* Inlined into the caller, so that the registers are those of the caller's own frame. The
    program counter is the label after the stores, an address inside the caller. */
-#define tl_cpu_save(ctx)                                                                          \
-    __asm__ volatile("adr x16, 1f\n\t"                                                            \
-                     "str x16, [%[mc], %[pc]]\n\t"                                                \
-                     "mov x16, sp\n\t"                                                            \
-                     "str x16, [%[mc], %[sp]]\n\t"                                                \
-                     "stp x19, x20, [%[mc], %[r19]]\n\t"                                          \
-                     "stp x21, x22, [%[mc], %[r19] + 16]\n\t"                                     \
-                     "stp x23, x24, [%[mc], %[r19] + 32]\n\t"                                     \
-                     "stp x25, x26, [%[mc], %[r19] + 48]\n\t"                                     \
-                     "stp x27, x28, [%[mc], %[r19] + 64]\n\t"                                     \
-                     "stp x29, x30, [%[mc], %[r19] + 80]\n\t"                                     \
-                     "1:"                                                                         \
-                     :                                                                            \
-                     : [mc] "r"(&TL_CPU_MC(ctx)),                                                 \
-                       [pc] "i"(offsetof(__typeof__(TL_CPU_MC(ctx)), pc)),                        \
-                       [sp] "i"(offsetof(__typeof__(TL_CPU_MC(ctx)), sp)),                        \
-                       [r19] "i"(offsetof(__typeof__(TL_CPU_MC(ctx)), regs) + 19 * 8)             \
-                     : "x16", "memory")
+#define tl_cpu_save(ctx)                                                                           \
+    __asm__ volatile(                                                                              \
+        "adr x16, 1f\n\t"                                                                          \
+        "str x16, [%[mc], %[pc]]\n\t"                                                              \
+        "mov x16, sp\n\t"                                                                          \
+        "str x16, [%[mc], %[sp]]\n\t"                                                              \
+        "stp x19, x20, [%[mc], %[r19]]\n\t"                                                        \
+        "stp x21, x22, [%[mc], %[r19] + 16]\n\t"                                                   \
+        "stp x23, x24, [%[mc], %[r19] + 32]\n\t"                                                   \
+        "stp x25, x26, [%[mc], %[r19] + 48]\n\t"                                                   \
+        "stp x27, x28, [%[mc], %[r19] + 64]\n\t"                                                   \
+        "stp x29, x30, [%[mc], %[r19] + 80]\n\t"                                                   \
+        "1:"                                                                                       \
+        :                                                                                          \
+        : [mc] "r"(&TL_CPU_MC(ctx)), [pc] "i"(offsetof(__typeof__(TL_CPU_MC(ctx)), pc)),           \
+          [sp] "i"(offsetof(__typeof__(TL_CPU_MC(ctx)), sp)),                                      \
+          [r19] "i"(offsetof(__typeof__(TL_CPU_MC(ctx)), regs) + 19 * 8)                           \
+        : "x16", "memory")
 
 /* A system call without libc: no errno, no interposed syscall(), safe in a signal handler.
    Returns the kernel's result, -errno on failure. */
 static inline long tl_sys(long nr, long a, long b, long c, long d, long e, long f)
 {
     register long x8 __asm__("x8") = nr, x0 __asm__("x0") = a, x1 __asm__("x1") = b,
-                  x2 __asm__("x2") = c, x3 __asm__("x3") = d, x4 __asm__("x4") = e,
-                  x5 __asm__("x5") = f;
+                     x2 __asm__("x2") = c, x3 __asm__("x3") = d, x4 __asm__("x4") = e,
+                     x5 __asm__("x5") = f;
     __asm__ volatile("svc 0"
                      : "+r"(x0)
                      : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)

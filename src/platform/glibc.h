@@ -26,12 +26,13 @@
    same ABI, leaving fn@GLIBC_2.2.5 to glibc; elsewhere unversioned. The version nodes are in the
    platform's map file. */
 #if defined(__x86_64__)
-#define TL_GLIBC_EXPORT_TIMER(fn)                                                                 \
-    __asm__(".symver tl_" #fn ", " #fn "@@GLIBC_2.34");                                           \
-    __asm__(".symver tl_" #fn "_2_3_3, " #fn "@GLIBC_2.3.3");                                     \
-    extern __typeof__(fn) tl_##fn##_2_3_3 __attribute__((alias("tl_" #fn), visibility("default")));
+#define TL_GLIBC_EXPORT_TIMER(fn)                                                                  \
+    __asm__(".symver tl_" #fn ", " #fn "@@GLIBC_2.34");                                            \
+    __asm__(".symver tl_" #fn "_2_3_3, " #fn "@GLIBC_2.3.3");                                      \
+    extern __typeof__(fn) tl_##fn##_2_3_3 __attribute__((alias("tl_" #fn), visibility("defaul"     \
+                                                                                      "t")));
 #else
-#define TL_GLIBC_EXPORT_TIMER(fn)                                                                 \
+#define TL_GLIBC_EXPORT_TIMER(fn)                                                                  \
     extern __typeof__(fn) fn __attribute__((alias("tl_" #fn), visibility("default")));
 #endif
 

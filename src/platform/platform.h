@@ -7,7 +7,7 @@
 
 #include <features.h> /* __GLIBC__ */
 
-#if !defined(__linux__) || !defined(__GLIBC__) || __GLIBC__ < 2 || \
+#if !defined(__linux__) || !defined(__GLIBC__) || __GLIBC__ < 2 ||                                 \
     (__GLIBC__ == 2 && __GLIBC_MINOR__ < 34)
 #error "threadleak needs Linux with glibc 2.34 or later"
 #endif

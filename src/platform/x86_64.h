@@ -19,29 +19,42 @@ _Static_assert(sizeof(unw_context_t) == sizeof(ucontext_t), "libunwind's context
 enum { TL_DWARF_FP = 6, TL_DWARF_SP = 7, TL_DWARF_RA = 16, TL_DWARF_LR = -1 };
 
 #define TL_CPU_GREGS(ctx) (((ucontext_t *)(ctx))->uc_mcontext.gregs)
-static inline uintptr_t tl_cpu_ip(const tl_cpu_context *c) { return (uintptr_t)TL_CPU_GREGS(c)[REG_RIP]; }
-static inline uintptr_t tl_cpu_sp(const tl_cpu_context *c) { return (uintptr_t)TL_CPU_GREGS(c)[REG_RSP]; }
-static inline uintptr_t tl_cpu_fp(const tl_cpu_context *c) { return (uintptr_t)TL_CPU_GREGS(c)[REG_RBP]; }
-static inline uintptr_t tl_cpu_lr(const tl_cpu_context *c) { (void)c; return 0; }
+static inline uintptr_t tl_cpu_ip(const tl_cpu_context *c)
+{
+    return (uintptr_t)TL_CPU_GREGS(c)[REG_RIP];
+}
+static inline uintptr_t tl_cpu_sp(const tl_cpu_context *c)
+{
+    return (uintptr_t)TL_CPU_GREGS(c)[REG_RSP];
+}
+static inline uintptr_t tl_cpu_fp(const tl_cpu_context *c)
+{
+    return (uintptr_t)TL_CPU_GREGS(c)[REG_RBP];
+}
+static inline uintptr_t tl_cpu_lr(const tl_cpu_context *c)
+{
+    (void)c;
+    return 0;
+}
 
 /* Inlined into the caller, so that the registers are those of the caller's own frame. The
    instruction pointer is the label after the stores: an address inside the caller, as a return
    address would be. */
-#define tl_cpu_save(ctx)                                                                          \
-    __asm__ volatile("leaq 1f(%%rip), %%rax\n\t"                                                  \
-                     "movq %%rax, %c[ip](%[g])\n\t"                                               \
-                     "movq %%rsp, %c[sp](%[g])\n\t"                                               \
-                     "movq %%rbp, %c[bp](%[g])\n\t"                                               \
-                     "movq %%rbx, %c[bx](%[g])\n\t"                                               \
-                     "movq %%r12, %c[r12](%[g])\n\t"                                              \
-                     "movq %%r13, %c[r13](%[g])\n\t"                                              \
-                     "movq %%r14, %c[r14](%[g])\n\t"                                              \
-                     "movq %%r15, %c[r15](%[g])\n\t"                                              \
-                     "1:"                                                                         \
-                     :                                                                            \
-                     : [g] "r"(TL_CPU_GREGS(ctx)), [ip] "i"(REG_RIP * 8), [sp] "i"(REG_RSP * 8),  \
-                       [bp] "i"(REG_RBP * 8), [bx] "i"(REG_RBX * 8), [r12] "i"(REG_R12 * 8),      \
-                       [r13] "i"(REG_R13 * 8), [r14] "i"(REG_R14 * 8), [r15] "i"(REG_R15 * 8)     \
+#define tl_cpu_save(ctx)                                                                           \
+    __asm__ volatile("leaq 1f(%%rip), %%rax\n\t"                                                   \
+                     "movq %%rax, %c[ip](%[g])\n\t"                                                \
+                     "movq %%rsp, %c[sp](%[g])\n\t"                                                \
+                     "movq %%rbp, %c[bp](%[g])\n\t"                                                \
+                     "movq %%rbx, %c[bx](%[g])\n\t"                                                \
+                     "movq %%r12, %c[r12](%[g])\n\t"                                               \
+                     "movq %%r13, %c[r13](%[g])\n\t"                                               \
+                     "movq %%r14, %c[r14](%[g])\n\t"                                               \
+                     "movq %%r15, %c[r15](%[g])\n\t"                                               \
+                     "1:"                                                                          \
+                     :                                                                             \
+                     : [g] "r"(TL_CPU_GREGS(ctx)), [ip] "i"(REG_RIP * 8), [sp] "i"(REG_RSP * 8),   \
+                       [bp] "i"(REG_RBP * 8), [bx] "i"(REG_RBX * 8), [r12] "i"(REG_R12 * 8),       \
+                       [r13] "i"(REG_R13 * 8), [r14] "i"(REG_R14 * 8), [r15] "i"(REG_R15 * 8)      \
                      : "rax", "memory")
 
 /* A system call without libc: no errno, no interposed syscall(), safe in a signal handler.

@@ -23,7 +23,8 @@ typedef struct tasks {
     size_t n;
 } tasks;
 
-/* A live thread with no recorded wait: running if the kernel runs it, else waiting in its syscall. */
+/* A live thread with no recorded wait: running if the kernel runs it, else waiting in its syscall.
+   */
 static void kernel_state(tl_row *row, const tl_task *task)
 {
     if (!task || task->state == 'R')
@@ -67,7 +68,9 @@ static void wait_target(const tl_wait *w, tl_row *r)
     switch (w->state) {
     case TL_MUTEX_LOCK: r->waits_for = tl_glibc_mutex_owner((pthread_mutex_t *)w->object); break;
     case TL_RWLOCK_READ:
-    case TL_RWLOCK_WRITE: r->waits_for = tl_glibc_rwlock_writer((pthread_rwlock_t *)w->object); break;
+    case TL_RWLOCK_WRITE:
+        r->waits_for = tl_glibc_rwlock_writer((pthread_rwlock_t *)w->object);
+        break;
     case TL_JOIN: r->waits_for = tl_registry_tid_of((pthread_t)w->object); break;
     case TL_COND_WAIT:
     case TL_SEM_WAIT: r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker); break;
@@ -120,8 +123,8 @@ static size_t registry_rows(tl_thread **threads, size_t n, tl_row *rows, tl_unwi
 static bool in_baseline(const tl_filter *f, const tl_row *row)
 {
     tl_thread_id key = {.tid = row->tid};
-    const tl_thread_id *hit = f->nbaseline ? bsearch(&key, f->baseline, f->nbaseline,
-                                                     sizeof key, tl_tid_cmp) : NULL;
+    const tl_thread_id *hit =
+        f->nbaseline ? bsearch(&key, f->baseline, f->nbaseline, sizeof key, tl_tid_cmp) : NULL;
     if (!hit)
         return false;
     while (hit > f->baseline && hit[-1].tid == row->tid)

@@ -20,13 +20,13 @@ typedef struct tl_row {
     char name[16];
     tl_state state;
     tl_verdict verdict;
-    bool untracked;           /* not created through our pthread_create: no creation stack */
-    char object[48];          /* what it waits on, "" when nothing */
-    char evidence[160];       /* what is known of who could wake it, "" when nothing */
-    pid_t waits_for;          /* the thread it waits on: a lock's owner, a joined thread; or 0 */
-    int nwakers;              /* for a cond or sem: distinct past wakers, -1 unknown */
+    bool untracked;     /* not created through our pthread_create: no creation stack */
+    char object[48];    /* what it waits on, "" when nothing */
+    char evidence[160]; /* what is known of who could wake it, "" when nothing */
+    pid_t waits_for;    /* the thread it waits on: a lock's owner, a joined thread; or 0 */
+    int nwakers;        /* for a cond or sem: distinct past wakers, -1 unknown */
     pid_t wakers[TL_WAKERS], last_waker;
-    uint64_t since_ns;        /* blocked (or finished) since */
+    uint64_t since_ns; /* blocked (or finished) since */
     const tl_stack *blocked_at, *created_at;
 } tl_row;
 
@@ -34,12 +34,12 @@ typedef struct tl_filter {
     const tl_rules *rules[2];     /* threads matching any are left out, and not counted */
     const tl_thread_id *baseline; /* threads alive then are left out; sorted by tid */
     size_t nbaseline;
-    bool every_thread_leaks;      /* verify_none: a running thread has not ended either */
+    bool every_thread_leaks; /* verify_none: a running thread has not ended either */
     bool no_resources;
 } tl_filter;
 
 typedef struct tl_group {
-    const tl_row *rows;   /* count consecutive rows with equal key */
+    const tl_row *rows; /* count consecutive rows with equal key */
     size_t count;
     uint64_t ms_min, ms_max;
     const char *object;   /* shared by all its threads, or "(several)" */
@@ -47,18 +47,18 @@ typedef struct tl_group {
 } tl_group;
 
 typedef struct tl_report {
-    const char *trigger;  /* "exit", "signal", "api" */
+    const char *trigger; /* "exit", "signal", "api" */
     pid_t pid;
     uint64_t now_ns;
     unsigned pileup;
     tl_row *rows;
     size_t nrows;
-    tl_group *groups;     /* largest first */
+    tl_group *groups; /* largest first */
     size_t ngroups;
     size_t threads_total, threads_leaked;
     tl_resource_group *resources;
     size_t nresources;
-    pid_t timer_helper;   /* glibc's timer thread, counted with the timers, 0 if none */
+    pid_t timer_helper;      /* glibc's timer thread, counted with the timers, 0 if none */
     bool every_thread_leaks; /* threads_leaked counts running threads too */
     tl_symbolizer *sym;
 } tl_report;

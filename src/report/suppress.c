@@ -17,7 +17,10 @@
 
 struct tl_rules {
     size_t n;
-    struct rule { enum { BLOCKED, CREATED, NAME } kind; char *pattern; } *rule;
+    struct rule {
+        enum { BLOCKED, CREATED, NAME } kind;
+        char *pattern;
+    } * rule;
 };
 
 /* '*' matches any run of characters, every other character itself. */

@@ -1,6 +1,6 @@
-/* Symbols, only when a report is written: libdwfl reads the modules mapped in this process and gives
-   the function of every frame from the ELF symbol tables (static functions included), and the file
-   and line from DWARF where the module, or its separate debug file, has them. A return address
+/* Symbols, only when a report is written: libdwfl reads the modules mapped in this process and
+   gives the function of every frame from the ELF symbol tables (static functions included), and the
+   file and line from DWARF where the module, or its separate debug file, has them. A return address
    inside inlined code becomes several frames, innermost first, as addr2line -i prints them: the
    optimiser's inlining must not make a report name the wrong function. */
 #include "report/symbols.h"
@@ -9,10 +9,10 @@
 #include "core/lock.h"
 
 #include <dlfcn.h>
-#include <limits.h>
-#include <stdio.h>
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,7 +29,7 @@ typedef struct sym_entry {
 } sym_entry;
 
 struct tl_symbolizer {
-    uint64_t key;             /* of the modules it was made for */
+    uint64_t key; /* of the modules it was made for */
     Dwfl *dwfl;
     sym_entry *cache;
     char *(*demangle)(const char *mangled, char *buf, size_t *len, int *status);
@@ -91,7 +91,8 @@ static tl_symbolizer *build(const char *maps_text, size_t len, uint64_t key)
 static void destroy(tl_symbolizer *s)
 {
     sym_entry *e, *next;
-    HASH_ITER(hh, s->cache, e, next) {
+    HASH_ITER(hh, s->cache, e, next)
+    {
         HASH_DELETE(hh, s->cache, e);
         for (unsigned i = 0; i < e->nframes; i++)
             free(e->names[i]);

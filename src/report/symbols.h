@@ -8,8 +8,8 @@ typedef struct tl_frame {
     const char *function; /* "??" when unknown */
     const char *file;     /* NULL without debug information */
     unsigned line;
-    const char *module;   /* path of the object, NULL when unknown */
-    uintptr_t offset;     /* address of the call inside module */
+    const char *module; /* path of the object, NULL when unknown */
+    uintptr_t offset;   /* address of the call inside module */
 } tl_frame;
 
 typedef struct tl_symbolizer tl_symbolizer;

@@ -72,7 +72,8 @@ void tl_unwinder_free(tl_unwinder *u)
     rule *r, *next;
     if (!u)
         return;
-    HASH_ITER(hh, u->rules, r, next) {
+    HASH_ITER(hh, u->rules, r, next)
+    {
         HASH_DEL(u->rules, r);
         free(r);
     }
@@ -123,7 +124,8 @@ static void learn(tl_unwinder *u, rule *r)
         r->outermost = ra == UNDEFINED;
         r->ra_saved = ra == AT_CFA;
         r->fp_saved = fp == AT_CFA;
-        r->usable = r->outermost || ((ra == AT_CFA || (ra == KEPT && TL_DWARF_LR >= 0)) && fp != OTHER);
+        r->usable =
+            r->outermost || ((ra == AT_CFA || (ra == KEPT && TL_DWARF_LR >= 0)) && fp != OTHER);
     }
     free(frame);
 }

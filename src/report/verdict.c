@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char *const verdict_names[] = {
-    [TL_DEADLOCK] = "deadlock", [TL_ORPHANED] = "orphaned", [TL_BLOCKED] = "blocked",
+    [TL_DEADLOCK] = "deadlock", [TL_ORPHANED] = "orphaned",       [TL_BLOCKED] = "blocked",
     [TL_UNJOINED] = "unjoined", [TL_VERDICT_RUNNING] = "running",
 };
 
@@ -39,7 +39,8 @@ _Static_assert(offsetof(node, tid) == 0, "sorted with tl_tid_cmp");
 static size_t target(const tl_report *r, const node *nodes, const tl_row *row)
 {
     node key = {.tid = row->waits_for};
-    const node *hit = row->waits_for ? bsearch(&key, nodes, r->nrows, sizeof key, tl_tid_cmp) : NULL;
+    const node *hit =
+        row->waits_for ? bsearch(&key, nodes, r->nrows, sizeof key, tl_tid_cmp) : NULL;
     return hit ? hit->row : SIZE_MAX;
 }
 
@@ -63,7 +64,8 @@ static void find_cycles(tl_report *r, size_t *next)
         }
         if (i != SIZE_MAX && seen[i] == 1) { /* back on this walk: i is on a cycle */
             char *ev = r->rows[i].evidence;
-            size_t len = sizeof r->rows[i].evidence, used = (size_t)snprintf(ev, len, "wait-for cycle: tid %d", (int)r->rows[i].tid);
+            size_t len = sizeof r->rows[i].evidence,
+                   used = (size_t)snprintf(ev, len, "wait-for cycle: tid %d", (int)r->rows[i].tid);
             for (size_t j = next[i]; used < len; j = next[j]) {
                 used += (size_t)snprintf(ev + used, len - used, " -> tid %d", (int)r->rows[j].tid);
                 if (j == i)
@@ -114,10 +116,12 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
         if (row->verdict != TL_BLOCKED)
             continue;
         if ((row->state == TL_MUTEX_LOCK || row->state == TL_RWLOCK_READ ||
-             row->state == TL_RWLOCK_WRITE) && row->waits_for && !alive(ctx, row->waits_for)) {
+             row->state == TL_RWLOCK_WRITE) &&
+            row->waits_for && !alive(ctx, row->waits_for)) {
             row->verdict = TL_ORPHANED;
             exited(r, row->waits_for, gone, sizeof gone);
-            snprintf(row->evidence, sizeof row->evidence, "owner tid %d %s", (int)row->waits_for, gone);
+            snprintf(row->evidence, sizeof row->evidence, "owner tid %d %s", (int)row->waits_for,
+                     gone);
         } else if (verb && row->nwakers == 0) {
             /* a pool freshly started waits for work: evidence, but no verdict */
             snprintf(row->evidence, sizeof row->evidence, "never %s", verb);
@@ -135,7 +139,8 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
                          verb, (int)row->last_waker, gone);
             else
                 snprintf(row->evidence, sizeof row->evidence, "last %s by tid %d%s%s", verb,
-                         (int)row->last_waker, last_alive ? "" : ", which ", last_alive ? "" : gone);
+                         (int)row->last_waker, last_alive ? "" : ", which ",
+                         last_alive ? "" : gone);
         }
     }
 }
@@ -159,7 +164,8 @@ void tl_verdicts_assign(tl_report *r, bool (*alive)(const void *, pid_t), const 
         find_cycles(r, next);
     }
     find_orphans(r, alive, ctx);
-    /* Waiting behind a stuck thread is being stuck: spread along the edges until nothing changes. */
+    /* Waiting behind a stuck thread is being stuck: spread along the edges until nothing changes.
+       */
     for (bool changed = nodes && next; changed;) {
         changed = false;
         for (size_t i = 0; i < r->nrows; i++) {

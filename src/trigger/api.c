@@ -73,7 +73,8 @@ static bool read_opts(const threadleak_opts *in, threadleak_opts *opts, tl_forma
     }
     memcpy(opts, in, in->size < sizeof *opts ? in->size : sizeof *opts);
     if (opts->format && !tl_format_parse(opts->format, strlen(opts->format), format)) {
-        tl_warn("threadleak_opts.format: '%s' is not text, full, json, pprof or folded", opts->format);
+        tl_warn("threadleak_opts.format: '%s' is not text, full, json, pprof or folded",
+                opts->format);
         return false;
     }
     return true;

@@ -22,11 +22,11 @@
 #include <stdint.h>
 
 #define TL_DUMP_VERSION 2
-#define TL_DUMP_MAGIC 0x544cu                    /* "TL", bits 63..48 of the value */
-#define TL_DUMP_SOCKET "threadleak-dump.%d.%08x" /* after the abstract namespace's leading NUL */
+#define TL_DUMP_MAGIC 0x544cu                     /* "TL", bits 63..48 of the value */
+#define TL_DUMP_SOCKET "threadleak-dump.%d.%08x"  /* after the abstract namespace's leading NUL */
 #define TL_DUMP_HEADER "threadleak-dump %u %zu\n" /* the version, the report's length in bytes */
 #define TL_DUMP_REFUSED "threadleak-dump %u refused\n" /* the library's version */
-#define TL_HELPER_NAME "threadleak/"             /* the helper thread's name, before "V:N" */
+#define TL_HELPER_NAME "threadleak/"                   /* the helper thread's name, before "V:N" */
 #define TL_HELPER_NAME_V1 "threadleak:"
 
 static inline uint64_t tl_dump_value(unsigned format, uint32_t cookie)

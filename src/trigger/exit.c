@@ -53,7 +53,8 @@ static void report_at_exit(void)
         tl_warn("out of memory collecting the exit report");
     }
     tl_guard--;
-    /* glibc runs the remaining exit handlers and flushes stdio when exit is called from a handler. */
+    /* glibc runs the remaining exit handlers and flushes stdio when exit is called from a handler.
+       */
     if (leaked && tl_opt.exitcode)
         exit(tl_opt.exitcode);
 }

@@ -44,10 +44,10 @@ typedef struct dump_request {
 } dump_request;
 
 static struct {
-    atomic_uint plain;        /* plain signals received */
-    unsigned plain_served;    /* the helper's own */
+    atomic_uint plain;     /* plain signals received */
+    unsigned plain_served; /* the helper's own */
     dump_request dumps[REQUESTS];
-    atomic_bool taken;        /* the program took the signal: the helper renames itself */
+    atomic_bool taken; /* the program took the signal: the helper renames itself */
     bool warned;
 } live;
 
@@ -123,7 +123,8 @@ static void report_to_output(void)
     tl_report_free(r);
 }
 
-/* Connects to the socket the tool listens on, if the listener is the process that sent the signal. */
+/* Connects to the socket the tool listens on, if the listener is the process that sent the signal.
+   */
 static int connect_tool(const dump_request *d)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -175,7 +176,8 @@ static void serve(void)
 {
     unsigned plain = atomic_load(&live.plain);
     if (plain != live.plain_served) {
-        live.plain_served = plain; /* signals that came during one report are answered by the next */
+        live.plain_served =
+            plain; /* signals that came during one report are answered by the next */
         report_to_output();
     }
     for (int i = 0; i < REQUESTS; i++) {
@@ -197,7 +199,8 @@ static void serve_all(void)
         if (!live.warned) {
             live.warned = true;
             tl_warn("the program takes signal %d for itself; live dumps by signal are off (choose "
-                    "another with THREADLEAK_OPTIONS=signal=SIGUSR2 or SIGRTMIN+N)", tl_opt.signal);
+                    "another with THREADLEAK_OPTIONS=signal=SIGUSR2 or SIGRTMIN+N)",
+                    tl_opt.signal);
         }
     }
     sigset_t set, idle;
@@ -218,8 +221,10 @@ void tl_live_start(void)
     sigemptyset(&act.sa_mask);
     tl_guard++;
     if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL) {
-        tl_warn("signal %d already has a handler or is ignored; it is left to the program, and live "
-                "dumps by signal are off", sig);
+        tl_warn(
+            "signal %d already has a handler or is ignored; it is left to the program, and live "
+            "dumps by signal are off",
+            sig);
     } else {
         tl_signal_own(sig, on_signal, taken);
         if (sigaction(sig, &act, NULL) != 0)

@@ -1,6 +1,6 @@
 /* Where a report goes. A report is rendered whole before it is written, and a file report is a new
-   file: created 0600 with O_EXCL and O_NOFOLLOW, so it never follows a planted symbolic link and never
-   truncates another file (another report, or anything an attacker pointed the path at). */
+   file: created 0600 with O_EXCL and O_NOFOLLOW, so it never follows a planted symbolic link and
+   never truncates another file (another report, or anything an attacker pointed the path at). */
 #include "trigger/output.h"
 
 #include "core/base.h"

@@ -1,8 +1,8 @@
 /* threadleak_verify_none in a process with 10,000 blocked threads: prints the milliseconds of a
    check that finds them all in its baseline (clean), and of dump to /dev/null. Linked with the
    library. */
-#include <threadleak.h>
 #include "blocked.h"
+#include <threadleak.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -30,7 +30,8 @@ int main(void)
     quiet.out = null;
     threadleak_dump(&quiet);
     clock_gettime(CLOCK_MONOTONIC, &d);
-    printf("10000 threads: snapshot %.1f ms, clean verify_none %.1f ms (returned %d), dump %.1f ms\n",
-           ms(a, b), ms(b, c), leaked, ms(c, d));
+    printf(
+        "10000 threads: snapshot %.1f ms, clean verify_none %.1f ms (returned %d), dump %.1f ms\n",
+        ms(a, b), ms(b, c), leaked, ms(c, d));
     return 0;
 }

@@ -1,7 +1,7 @@
 /* Built against an installed threadleak: leaks one thread, which the linked library reports. */
-#include <threadleak.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <threadleak.h>
 #include <unistd.h>
 
 static void *wait_forever(void *arg)

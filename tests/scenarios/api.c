@@ -26,8 +26,15 @@ static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
 
 static int waiting; /* under lock: how many waiters are in their wait */
 
-#define WAITER(name) \
-    static void *wait_##name(void *arg) { pthread_mutex_lock(&lock); waiting++; for (;;) pthread_cond_wait(&never, &lock); return arg; }
+#define WAITER(name)                                                                               \
+    static void *wait_##name(void *arg)                                                            \
+    {                                                                                              \
+        pthread_mutex_lock(&lock);                                                                 \
+        waiting++;                                                                                 \
+        for (;;)                                                                                   \
+            pthread_cond_wait(&never, &lock);                                                      \
+        return arg;                                                                                \
+    }
 WAITER(alpha)
 WAITER(beta)
 WAITER(gamma)
@@ -42,9 +49,18 @@ static pthread_t spawn(void *(*fn)(void *), const char *name)
     return t;
 }
 
-static void make_alpha(void) { spawn(wait_alpha, "alpha"); }
-static void make_beta(void) { spawn(wait_beta, "beta"); }
-static void make_gamma(void) { spawn(wait_gamma, "gamma"); }
+static void make_alpha(void)
+{
+    spawn(wait_alpha, "alpha");
+}
+static void make_beta(void)
+{
+    spawn(wait_beta, "beta");
+}
+static void make_gamma(void)
+{
+    spawn(wait_gamma, "gamma");
+}
 
 static void *nothing(void *arg)
 {
@@ -123,7 +139,8 @@ int main(int argc, char **argv)
         printf("blocked rc=%d\n", verify("blocked:wait_al*", 100, NULL));
         printf("created rc=%d\n", verify("# a comment\ncreated:make_beta", 100, NULL));
         printf("name rc=%d\n", verify("name:gam*", 100, NULL));
-        printf("all rc=%d\n", verify("blocked:wait_alpha\ncreated:*beta*\n\nname:gamma # the last", 100, NULL));
+        printf("all rc=%d\n",
+               verify("blocked:wait_alpha\ncreated:*beta*\n\nname:gamma # the last", 100, NULL));
     } else if (strcmp(mode, "malformed") == 0) {
         make_alpha();
         make_beta();

@@ -1,14 +1,17 @@
 // C++ exceptions and cancellation through C++ frames must work as without the library: libunwind,
 // which the library uses, defines the _Unwind_* ABI too and must not take over libgcc_s's.
-#include <pthread.h>
-#include <unistd.h>
 #include <cstdio>
+#include <pthread.h>
 #include <stdexcept>
 #include <string>
+#include <unistd.h>
 
 static int destroyed;
 struct Guard {
-    ~Guard() { destroyed++; }
+    ~Guard()
+    {
+        destroyed++;
+    }
 };
 
 static void *throws_and_catches(void *)

@@ -28,7 +28,6 @@ static int fds[2], sv[2], listener, epfd;
 static mqd_t queue;
 static char big[1 << 20];
 
-
 BLOCKER(pipe_read, char c; read(fds[0], &c, 1))
 BLOCKER(pipe_write, for (;;) write(fds[1], big, sizeof big))
 BLOCKER(socket_read, char c; recv(sv[0], &c, 1, 0))
@@ -99,13 +98,24 @@ int main(int argc, char **argv)
         listen_on_loopback();
     if (0) {
     }
-    MODE(pipe_read); MODE(pipe_write); MODE(socket_read); MODE(socket_read_via_read);
-    MODE(socket_write); MODE(accept); MODE(poll); MODE(epoll_wait); MODE(select);
-    MODE(mq_receive); MODE(mq_send);
-    else if (strcmp(mode, "pipe_kept") == 0) {
+    MODE(pipe_read);
+    MODE(pipe_write);
+    MODE(socket_read);
+    MODE(socket_read_via_read);
+    MODE(socket_write);
+    MODE(accept);
+    MODE(poll);
+    MODE(epoll_wait);
+    MODE(select);
+    MODE(mq_receive);
+    MODE(mq_send);
+    else if (strcmp(mode, "pipe_kept") == 0)
+    {
         close(sv[0]), close(sv[1]);
         return 0;
-    } else if (strcmp(mode, "pipe_closed") == 0) {
+    }
+    else if (strcmp(mode, "pipe_closed") == 0)
+    {
         close(fds[0]);
         close(fds[1]);
         int again[2];
@@ -113,12 +123,16 @@ int main(int argc, char **argv)
             close(again[1]))
             return 95; /* the read end gone under dup2, the write end and its copy closed */
         return 0;
-    } else if (strcmp(mode, "pipe_copy_kept") == 0) {
+    }
+    else if (strcmp(mode, "pipe_copy_kept") == 0)
+    {
         int copy = dup(fds[1]), copy2 = fcntl(fds[0], F_DUPFD_CLOEXEC, 100);
         if (copy < 0 || copy2 < 0 || close(fds[0]) || close(fds[1]) || close(copy2))
             return 96;
         return 0; /* the copy of the write end keeps the pipe open */
-    } else if (strcmp(mode, "nonblocking") == 0) {
+    }
+    else if (strcmp(mode, "nonblocking") == 0)
+    {
         int nb[2];
         char c;
         pipe2(nb, O_NONBLOCK);
@@ -130,7 +144,9 @@ int main(int argc, char **argv)
         n = recv(sv[0], &c, 1, MSG_DONTWAIT);
         printf("MSG_DONTWAIT recv=%zd errno=%s\n", n, strerrorname_np(errno));
         return 0;
-    } else if (strcmp(mode, "restart") == 0) {
+    }
+    else if (strcmp(mode, "restart") == 0)
+    {
         struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
         sigaction(SIGUSR2, &sa, NULL);
         pthread_t t;
@@ -141,7 +157,9 @@ int main(int argc, char **argv)
         write(fds[1], "x", 1);
         pthread_join(t, NULL);
         return 0;
-    } else {
+    }
+    else
+    {
         return 2;
     }
     usleep(50000);

@@ -6,11 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
-#define CHECK(call) do { int rc_ = (call); if (rc_) { fprintf(stderr, "%s: %s\n", #call, strerror(rc_)); exit(90); } } while (0)
+#define CHECK(call)                                                                                \
+    do {                                                                                           \
+        int rc_ = (call);                                                                          \
+        if (rc_) {                                                                                 \
+            fprintf(stderr, "%s: %s\n", #call, strerror(rc_));                                     \
+            exit(90);                                                                              \
+        }                                                                                          \
+    } while (0)
 
 static atomic_int finished;
 
@@ -39,12 +46,12 @@ static void start_detached(void)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    CHECK(pthread_create(&t, &attr, quick, NULL));   /* detached by its attributes */
+    CHECK(pthread_create(&t, &attr, quick, NULL)); /* detached by its attributes */
     pthread_attr_destroy(&attr);
-    CHECK(pthread_create(&t, NULL, quick, NULL));    /* detached while it may still run */
+    CHECK(pthread_create(&t, NULL, quick, NULL)); /* detached while it may still run */
     CHECK(pthread_detach(t));
     wait_finished(2);
-    CHECK(pthread_create(&t, NULL, quick, NULL));    /* detached after it has finished */
+    CHECK(pthread_create(&t, NULL, quick, NULL)); /* detached after it has finished */
     wait_finished(3);
     CHECK(pthread_detach(t));
 }

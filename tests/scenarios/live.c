@@ -115,7 +115,8 @@ int main(int argc, char **argv)
     } else if (sfd >= 0) {
         struct signalfd_siginfo si;
         int n = 0;
-        while (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo == SIGUSR1 && ++n < atoi(line))
+        while (read(sfd, &si, sizeof si) == sizeof si && si.ssi_signo == SIGUSR1 &&
+               ++n < atoi(line))
             ;
         printf("read %d\n", n);
     } else {

@@ -8,8 +8,12 @@
 #include <unistd.h>
 
 /* block_in_MODE: the function a thread blocks in, for the report's blocked_at. */
-#define BLOCKER(mode, ...) \
-    static void *block_in_##mode(void *arg) { __VA_ARGS__; return arg; }
+#define BLOCKER(mode, ...)                                                                         \
+    static void *block_in_##mode(void *arg)                                                        \
+    {                                                                                              \
+        __VA_ARGS__;                                                                               \
+        return arg;                                                                                \
+    }
 
 /* The report's created_at: start, called from main. */
 static void start(void *(*fn)(void *))

@@ -37,9 +37,13 @@ static void *joins_itself(void *arg)
     return (void *)(intptr_t)pthread_join(pthread_self(), NULL);
 }
 
-#define SHOW(what, expr) do { errno = 4321; int rc_ = (expr); \
-    printf("%-28s rc=%-10s errno=%s\n", what, rc_ ? strerrorname_np(rc_) : "0", \
-           errno == 4321 ? "kept" : strerrorname_np(errno)); } while (0)
+#define SHOW(what, expr)                                                                           \
+    do {                                                                                           \
+        errno = 4321;                                                                              \
+        int rc_ = (expr);                                                                          \
+        printf("%-28s rc=%-10s errno=%s\n", what, rc_ ? strerrorname_np(rc_) : "0",                \
+               errno == 4321 ? "kept" : strerrorname_np(errno));                                   \
+    } while (0)
 
 int main(void)
 {
@@ -55,7 +59,8 @@ int main(void)
     SHOW("join self", pthread_join(pthread_self(), NULL));
     SHOW("create joins itself", pthread_create(&t, NULL, joins_itself, NULL));
     pthread_join(t, &ret);
-    printf("%-28s rc=%s\n", "thread joining itself", (intptr_t)ret ? strerrorname_np((int)(intptr_t)ret) : "0");
+    printf("%-28s rc=%s\n", "thread joining itself",
+           (intptr_t)ret ? strerrorname_np((int)(intptr_t)ret) : "0");
     SHOW("setname too long", pthread_setname_np(busy, "a-name-far-too-long-for-it"));
     SHOW("setname", pthread_setname_np(busy, "busy"));
 

@@ -26,7 +26,8 @@ static timer_t start_heartbeat(void)
     timer_t timer;
     struct sigevent ev = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = on_tick};
     struct itimerspec when = {.it_value = {.tv_nsec = 1000000}};
-    if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0 || timer_settime(timer, 0, &when, NULL) != 0)
+    if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0 ||
+        timer_settime(timer, 0, &when, NULL) != 0)
         exit(90);
     return timer;
 }

@@ -34,21 +34,23 @@ static struct timespec far_future(clockid_t clock)
     return t;
 }
 
-
 BLOCKER(cond_wait, pthread_mutex_lock(&lock); for (;;) pthread_cond_wait(&never, &lock))
 BLOCKER(cond_timedwait, struct timespec t = far_future(CLOCK_REALTIME); pthread_mutex_lock(&lock);
         for (;;) pthread_cond_timedwait(&never, &lock, &t))
 BLOCKER(mutex_lock, pthread_mutex_lock(&held))
-BLOCKER(mutex_timedlock, struct timespec t = far_future(CLOCK_REALTIME); pthread_mutex_timedlock(&held, &t))
+BLOCKER(mutex_timedlock, struct timespec t = far_future(CLOCK_REALTIME);
+        pthread_mutex_timedlock(&held, &t))
 BLOCKER(rwlock_read, pthread_rwlock_rdlock(&rw))
 BLOCKER(rwlock_write, pthread_rwlock_wrlock(&rw))
 BLOCKER(sem_wait, for (;;) sem_wait(&sem))
-BLOCKER(sem_clockwait, struct timespec t = far_future(CLOCK_MONOTONIC); for (;;) sem_clockwait(&sem, CLOCK_MONOTONIC, &t))
+BLOCKER(sem_clockwait, struct timespec t = far_future(CLOCK_MONOTONIC);
+        for (;;) sem_clockwait(&sem, CLOCK_MONOTONIC, &t))
 BLOCKER(barrier_wait, pthread_barrier_wait(&barrier))
 BLOCKER(nanosleep, struct timespec t = {3600, 0}; nanosleep(&t, NULL))
 BLOCKER(sleep, sleep(3600))
 BLOCKER(usleep, for (;;) usleep(900000))
-BLOCKER(clock_nanosleep, struct timespec t = {3600, 0}; clock_nanosleep(CLOCK_MONOTONIC, 0, &t, NULL))
+BLOCKER(clock_nanosleep, struct timespec t = {3600, 0};
+        clock_nanosleep(CLOCK_MONOTONIC, 0, &t, NULL))
 
 static pthread_t joined_target;
 BLOCKER(join, pthread_join(joined_target, NULL))
@@ -131,27 +133,46 @@ int main(int argc, char **argv)
     }
     if (0) {
     }
-    MODE(cond_wait); MODE(cond_timedwait); MODE(mutex_lock); MODE(mutex_timedlock);
-    MODE(rwlock_read); MODE(rwlock_write); MODE(sem_wait); MODE(sem_clockwait);
-    MODE(barrier_wait); MODE(nanosleep); MODE(sleep); MODE(usleep); MODE(clock_nanosleep);
-    else if (strcmp(mode, "join") == 0) {
+    MODE(cond_wait);
+    MODE(cond_timedwait);
+    MODE(mutex_lock);
+    MODE(mutex_timedlock);
+    MODE(rwlock_read);
+    MODE(rwlock_write);
+    MODE(sem_wait);
+    MODE(sem_clockwait);
+    MODE(barrier_wait);
+    MODE(nanosleep);
+    MODE(sleep);
+    MODE(usleep);
+    MODE(clock_nanosleep);
+    else if (strcmp(mode, "join") == 0)
+    {
         pthread_create(&joined_target, NULL, pause_forever, NULL);
         launch(block_in_join);
-    } else if (strcmp(mode, "signaller_exited") == 0) {
+    }
+    else if (strcmp(mode, "signaller_exited") == 0)
+    {
         pthread_t t;
         start(block_in_cond_wait);
         usleep(20000);
         pthread_create(&t, NULL, signal_once, NULL);
         pthread_join(t, NULL);
-    } else if (strcmp(mode, "timeout_then_pause") == 0) {
+    }
+    else if (strcmp(mode, "timeout_then_pause") == 0)
+    {
         start(times_out_then_pauses);
-    } else if (strcmp(mode, "many_then_block") == 0) {
+    }
+    else if (strcmp(mode, "many_then_block") == 0)
+    {
         start(many_waits_then_block);
         for (int i = 0; i < 10000; i++) {
             sem_post(&ping);
             sem_wait(&pong);
         }
-    } else if (strcmp(mode, "eintr") == 0) {
+    }
+    else if (strcmp(mode, "eintr") == 0)
+    {
         struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART */
         sigaction(SIGUSR2, &sa, NULL);
         pthread_t t;
@@ -162,7 +183,9 @@ int main(int argc, char **argv)
         }
         pthread_join(t, NULL);
         return 0;
-    } else {
+    }
+    else
+    {
         return 2;
     }
     usleep(50000);

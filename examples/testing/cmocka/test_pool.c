@@ -1,9 +1,11 @@
 #include "../pool.h"
 
+/* cmocka needs these four before its header. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 #include <threadleak.h>
 

@@ -11,10 +11,14 @@ extern "C" {
 
 // Snapshots the threads before each test and checks after it that no new one is left; a leak
 // fails that test, with threadleak's report as the failure message.
-class ThreadLeakListener : public testing::EmptyTestEventListener {
+class ThreadLeakListener : public testing::EmptyTestEventListener
+{
     threadleak_snapshot *before_ = nullptr;
 
-    void OnTestStart(const testing::TestInfo &) override { before_ = threadleak_snapshot_take(); }
+    void OnTestStart(const testing::TestInfo &) override
+    {
+        before_ = threadleak_snapshot_take();
+    }
 
     void OnTestEnd(const testing::TestInfo &) override
     {
@@ -33,9 +37,15 @@ class ThreadLeakListener : public testing::EmptyTestEventListener {
     }
 };
 
-TEST(Pool, StopsItsWorkers) { pool_stop(pool_start(2)); }
+TEST(Pool, StopsItsWorkers)
+{
+    pool_stop(pool_start(2));
+}
 
-TEST(Pool, ForgetsToStop) { pool_start(2); /* BUG: never stopped */ }
+TEST(Pool, ForgetsToStop)
+{
+    pool_start(2); /* BUG: never stopped */
+}
 
 int main(int argc, char **argv)
 {

@@ -1,0 +1,108 @@
+"""The exit status, the options and where reports go."""
+from harness import *  # noqa: F401,F403
+
+
+# ---- exit status ----
+
+@test
+def clean_program_keeps_its_status_with_exitcode():
+    rep, _ = report("lifecycle", "joined", options="exitcode=66", status=0)
+    expect_eq(rep["threads_leaked"], 0, "threads_leaked")
+    p = run("lifecycle", "joined", options="exitcode=66")
+    expect_eq((p.returncode, p.stderr), (0, ""), "a clean text run says nothing and keeps 0")
+
+
+@test
+def leaky_program_exits_with_exitcode():
+    p = run("alive", "1", "0", options="exitcode=66")
+    expect_eq(p.returncode, 66, "exit status with a leak")
+    p = run("alive", "1", "3", options="exitcode=0")
+    expect_eq(p.returncode, 3, "exitcode=0 leaves the program's status alone")
+
+
+@test
+def running_threads_and_the_timer_helper_do_not_change_exit_status():
+    rep, _ = report("verdicts", "spinner", options="exitcode=66")
+    expect_eq([(g["state"], g["verdict"], g["count"]) for g in rep["groups"]],
+              [("running", "running", 1)], "a thread computing at exit")
+    expect_eq(rep["threads_leaked"], 0, "threads_leaked")
+    expect_eq(run("verdicts", "spinner", options="exitcode=66").returncode, 0, "status with a runner")
+    p = run("timer_helper", "kept", options="exitcode=66")
+    expect_eq(p.returncode, 0, f"status with glibc's timer thread and an undeleted timer: {p.stderr}")
+    expect("1 timer never deleted" in p.stderr, "the timer is still reported")
+
+
+# ---- options and output ----
+
+@test
+def bad_options_warn_and_keep_defaults():
+    p = run("alive", "1", options="format=xml:bogus=1:max_frames=0:exitcode=300:grace_ms=-5:nonsense")
+    warnings = [l for l in p.stderr.splitlines() if l.startswith("threadleak: THREADLEAK_OPTIONS")]
+    expect_eq(len(warnings), 6, f"one warning per bad pair:\n{p.stderr}")
+    expect(any("bad value 'xml' for format" in w for w in warnings), warnings)
+    expect(any("unknown option 'bogus'" in w for w in warnings), warnings)
+    expect(any("'nonsense' is not key=value" in w for w in warnings), warnings)
+    expect_eq(p.returncode, 0, "status unchanged: exitcode kept its default 0")
+    expect("1 thread: cond_wait, blocked" in p.stderr, "the report still comes, in text")
+
+
+@test
+def unwritable_output_falls_back_to_stderr():
+    p = run("alive", "1", options="output=/nonexistent-dir/report.txt")
+    expect_eq(p.returncode, 0, "status")
+    expect(re.search(r"^threadleak: cannot create /nonexistent-dir/report.txt \(No such file",
+                     p.stderr, re.M), p.stderr)
+    expect("1 thread: cond_wait, blocked" in p.stderr, "report on stderr instead")
+
+
+@test
+def output_file_is_new_private_and_never_truncates():
+    with tempfile.TemporaryDirectory() as d:
+        pattern = os.path.join(d, "tl.%p.%n.json")
+        p = run("alive", "1", options=f"format=json:output={pattern}")
+        (name,) = os.listdir(d)
+        expect(re.fullmatch(r"tl\.\d+\.1\.json", name), name)
+        mode = stat.S_IMODE(os.stat(os.path.join(d, name)).st_mode)
+        expect_eq(oct(mode), oct(0o600), "file mode")
+        # an existing file at the path is left alone, and so is a symbolic link's target
+        victim = os.path.join(d, "victim")
+        with open(victim, "w") as f:
+            f.write("keep me")
+        link = os.path.join(d, "link.json")
+        os.symlink(victim, link)
+        p = run("alive", "1", options=f"format=json:output={link}")
+        with open(victim) as f:
+            expect_eq(f.read(), "keep me", "symlink target untouched")
+        expect("cannot create" in p.stderr and '"tool": "threadleak"' in p.stderr,
+               f"falls back to stderr:\n{p.stderr}")
+
+
+@test
+def max_frames_limits_stacks():
+    full, _ = report("alive", "1")
+    cut, _ = report("alive", "1", options="max_frames=2")
+    full_stack = [f["function"] for f in full["groups"][0]["created_at"]]
+    cut_stack = [f["function"] for f in cut["groups"][0]["created_at"]]
+    expect(len(full_stack) > 2, f"a deeper stack by default: {full_stack}")
+    expect_eq(cut_stack, full_stack[:2], "the innermost two frames kept")
+
+
+@test
+def at_exit_0_disables_the_report():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.json")
+        p = run("alive", "1", options=f"at_exit=0:format=json:output={path}:exitcode=66")
+        expect_eq(p.returncode, 0, "status")
+        expect(not os.path.exists(path), "no report written")
+        expect_eq(p.stderr, "", "nothing said")
+
+
+@test
+def grace_lets_finishing_threads_end():
+    # A detached thread sleeps 50 ms more after main returns: the grace period lets it end, and
+    # ends as soon as it has (no fixed wait); without one it is judged while still asleep.
+    rep, _ = report("lifecycle", "finishing", options="grace_ms=5000")
+    expect_eq((rep["groups"], rep["threads_leaked"]), ([], 0), "with a grace period")
+    rep, _ = report("lifecycle", "finishing", options="grace_ms=0")
+    expect_eq([(g["state"], g["count"]) for g in rep["groups"]], [("sleep", 1)], "without one")
+    expect_eq(functions(rep["groups"][0]["blocked_at"])[0], "finish_later", "blocked_at")

@@ -1,0 +1,88 @@
+"""Reports of threads alive at exit, in every format."""
+from harness import *  # noqa: F401,F403
+
+
+# ---- threads alive at exit ----
+
+@test
+def thread_alive_at_exit_is_reported_with_creator():
+    rep, _ = report("alive", "3")
+    expect_eq(rep["tool"], "threadleak", "tool")
+    expect_eq(rep["trigger"], "exit", "trigger")
+    expect_eq(rep["threads_leaked"], 3, "threads_leaked")
+    expect_eq(rep["threads_total"], 4, "threads_total (3 workers and main)")
+    (g,) = rep["groups"]
+    expect_eq(g["count"], 3, "group count")
+    expect_eq(g["state"], "cond_wait", "state")
+    expect_eq(g["verdict"], "blocked", "verdict")
+    expect(re.fullmatch(r"0x[0-9a-f]+", g["object"]), f"object: the condition variable: {g['object']}")
+    expect(20 <= g["blocked_ms_min"] <= g["blocked_ms_max"] < 60000,
+           f"blocked for {g['blocked_ms_min']}..{g['blocked_ms_max']} ms")
+    blocked = user_frames(g["blocked_at"])
+    expect_eq(blocked[0]["function"], "wait_forever", "blocked_at")
+    expect_eq(blocked[0]["line"], source_line("alive.c", "wait-site"), "line of the wait")
+    expect_eq(functions(g["created_at"])[:2], ["spawn_blocked", "main"], "created_at")
+    expect_eq(len(g["threads"]), 3, "threads listed")
+    main_tid = rep["pid"]
+    for t in g["threads"]:
+        expect_eq(t["creator_tid"], main_tid, "creator_tid")
+        expect(t["tid"] != main_tid, "main thread reported")
+    top = user_frames(g["created_at"])[0]
+    expect_eq(top["line"], source_line("alive.c", "create-site"), "line of the create call")
+    expect(top["file"].endswith("alive.c"), f"file {top['file']}")
+    expect(top["module"].endswith("/alive"), f"module {top['module']}")
+    expect(re.fullmatch(r"0x[0-9a-f]+", top["address"]), f"address {top['address']}")
+
+
+@test
+def text_report_names_function_and_line():
+    p = run("alive", "2", options="format=text")
+    expect_eq(p.returncode, 0, "exit status")
+    line = source_line("alive.c", "create-site")
+    expect("threadleak: 2 leaked threads in 1 group at exit" in p.stderr, p.stderr)
+    expect(re.search(r"^2 threads: cond_wait, blocked, for \d+ ms( to \d+ ms)?, on 0x[0-9a-f]+$", p.stderr, re.M),
+           p.stderr)
+    wait_line = source_line("alive.c", "wait-site")
+    expect(re.search(rf"blocked at:\n(\s+#\d\s+{INTERCEPTOR}\s.*\n)?\s+#\d\s+wait_forever\s+\S*alive\.c:{wait_line}",
+                     p.stderr),
+           p.stderr)
+    expect(re.search(rf"#\d\s+spawn_blocked\s+\S*alive\.c:{line}\s+\(alive\+0x[0-9a-f]+\)", p.stderr),
+           f"the create frame with file:line {line}:\n{p.stderr}")
+    expect(re.search(r"#\d\s+main\s+\S*alive\.c:\d+", p.stderr), p.stderr)
+    expect("threadleak" not in p.stdout, "report leaked onto stdout")
+
+
+@test
+def full_format_prints_each_thread():
+    p = run("alive", "2", options="format=full")
+    blocks = re.findall(r"^thread (\d+) \"alive\": cond_wait, blocked", p.stderr, re.M)
+    expect_eq(len(blocks), 2, f"thread blocks in\n{p.stderr}")
+    expect_eq(p.stderr.count("spawn_blocked"), 2, "a creation stack per thread")
+
+
+@test
+def folded_format_prints_a_line_per_group():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.folded")
+        p = run("lifecycle", "unjoined", options=f"format=folded:output={path}")
+        expect_eq(p.returncode, 0, "exit status")
+        with open(path) as f:
+            lines = f.read().splitlines()
+    expect_eq(len(lines), 1, "one group")
+    expect(re.fullmatch(rf"exited_unjoined;.*;main;start_unjoined(;{INTERCEPTOR})? 1", lines[0]), lines[0])
+
+
+@test
+def pprof_report_is_a_gzipped_profile_with_a_sample_per_group():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "threads.pb.gz")
+        p = run("alive", "3", options=f"format=pprof:output={path}")
+        expect_eq(p.returncode, 0, f"status: {p.stderr}")
+        prof = read_pprof(path)
+    expect_eq(prof["sample_type"], [("threads", "count")], "sample_type")
+    (values, labels, stack), = prof["samples"]
+    expect_eq(values, [3], "value: the thread count")
+    expect_eq(labels, {"state": "cond_wait", "verdict": "blocked", "created_by": "spawn_blocked"},
+              "labels")
+    expect_eq([f for f in stack if not re.fullmatch(INTERCEPTOR, f)][:1], ["wait_forever"],
+              "the stack of the wait, innermost first")

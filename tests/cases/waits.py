@@ -1,0 +1,178 @@
+"""Where threads wait: every interposed wait, with its state, object and stack."""
+from harness import *  # noqa: F401,F403
+
+
+# ---- where threads wait ----
+
+# mode of waits.c: (state, what the object looks like)
+WAITS = {
+    "cond_wait": ("cond_wait", "address"), "cond_timedwait": ("cond_wait", "address"),
+    "mutex_lock": ("mutex_lock", "address"), "mutex_timedlock": ("mutex_lock", "address"),
+    "rwlock_read": ("rwlock_read", "address"), "rwlock_write": ("rwlock_write", "address"),
+    "sem_wait": ("sem_wait", "address"), "sem_clockwait": ("sem_wait", "address"),
+    "barrier_wait": ("barrier_wait", "address"), "join": ("join", "thread"),
+    "nanosleep": ("sleep", "none"), "sleep": ("sleep", "none"), "usleep": ("sleep", "none"),
+    "clock_nanosleep": ("sleep", "none"),
+}
+
+
+def check_wait(mode, state, kind):
+    rep, _ = report("waits", mode)
+    (g,) = group_by_state(rep, state)
+    expect_eq((g["count"], g["verdict"]), (1, "blocked"), "group")
+    expect_eq(functions(g["blocked_at"])[0], f"block_in_{mode}", "blocked_at")
+    expect_eq(functions(g["created_at"])[:2], ["start", "main"], "created_at")
+    expect(20 <= g["blocked_ms_min"] < 60000, f"blocked for {g['blocked_ms_min']} ms")
+    if kind == "address":
+        expect(re.fullmatch(r"0x[0-9a-f]+", g["object"]), f"object {g['object']!r}")
+    elif kind == "none":
+        expect_eq(g["object"], "", "object")
+    else:
+        (target,) = [t for other in rep["groups"] if other is not g for t in other["threads"]]
+        expect_eq(g["object"], f"tid {target['tid']}", "object: the joined thread")
+
+
+for _mode, (_state, _kind) in WAITS.items():
+    def _check(mode=_mode, state=_state, kind=_kind):
+        check_wait(mode, state, kind)
+    _check.__name__ = f"thread_blocked_in_{_mode}_is_reported_there"
+    globals()[_check.__name__] = test(_check)
+
+
+# mode of io.c: the state it must show
+IO_WAITS = {
+    "pipe_read": "pipe_read", "pipe_write": "pipe_write", "socket_read": "socket_read",
+    "socket_read_via_read": "socket_read", "socket_write": "socket_write", "accept": "accept",
+    "poll": "poll", "epoll_wait": "poll", "select": "poll", "mq_receive": "mq_receive",
+    "mq_send": "mq_send",
+}
+
+
+def check_io_wait(mode, state):
+    rep, _ = report("io", mode)
+    (g,) = group_by_state(rep, state)
+    expect_eq((g["count"], g["verdict"]), (1, "blocked"), "group")
+    expect_eq(functions(g["blocked_at"])[0], f"block_in_{mode}", "blocked_at")
+    expect_eq(functions(g["created_at"])[:2], ["start", "main"], "created_at")
+    expect(20 <= g["blocked_ms_min"] < 60000, f"blocked for {g['blocked_ms_min']} ms")
+    if mode == "select":
+        expect_eq(g["object"], "", "select names no one descriptor")
+    else:
+        expect(re.fullmatch(r"fd \d+", g["object"]), f"object {g['object']!r}")
+
+
+for _mode, _state in IO_WAITS.items():
+    def _check(mode=_mode, state=_state):
+        check_io_wait(mode, state)
+    _check.__name__ = f"thread_blocked_in_{_mode}_is_reported_there"
+    globals()[_check.__name__] = test(_check)
+
+
+@test
+def message_queue_never_closed_is_a_resource():
+    rep, _ = report("io", "mq_receive")
+    (res,) = [r for r in rep["resources"] if r["kind"] == "mqueue"]
+    expect_eq(res["count"], 1, "count")
+    expect_eq(functions(res["created_at"])[:2], ["open_queue", "main"], "created_at")
+
+
+@test
+def pipe_never_closed_is_a_resource_counted_once():
+    rep, _ = report("io", "pipe_kept")
+    expect_eq([(r["kind"], r["count"]) for r in rep["resources"]], [("pipe", 1)], "resources")
+    expect_eq(functions(rep["resources"][0]["created_at"])[:2], ["make_pipe", "main"], "created_at")
+
+
+@test
+def closed_pipes_are_not_resources():
+    rep, _ = report("io", "pipe_closed")
+    expect_eq(rep["resources"], [], "after close, and dup2 over an end")
+
+
+@test
+def a_copied_pipe_end_keeps_the_pipe_a_resource():
+    rep, _ = report("io", "pipe_copy_kept")
+    expect_eq([(r["kind"], r["count"]) for r in rep["resources"]], [("pipe", 1)], "resources")
+
+
+@test
+def non_blocking_calls_stay_plain():
+    bare = run("io", "nonblocking", preload=False)
+    wrapped = run("io", "nonblocking")
+    expected = ("pipe2 O_NONBLOCK read=-1 errno=EAGAIN\nF_SETFL O_NONBLOCK read=-1 errno=EAGAIN\n"
+                "MSG_DONTWAIT recv=-1 errno=EAGAIN\n")
+    expect_eq(bare.stdout, expected, "bare")
+    expect_eq(wrapped.stdout, expected, "under the library")
+
+
+@test
+def pipe_read_restarts_after_sa_restart_signal():
+    bare = run("io", "restart", preload=False)
+    wrapped = run("io", "restart")
+    expect_eq(bare.stdout, "read=1 errno=-\n", "bare")
+    expect_eq(wrapped.stdout, bare.stdout, "under the library")
+
+
+@test
+def a_condition_never_signalled_says_so():
+    rep, _ = report("waits", "cond_wait")
+    (g,) = group_by_state(rep, "cond_wait")
+    expect_eq(g.get("evidence"), "never signalled", "evidence")
+    rep, _ = report("waits", "sem_wait")
+    (g,) = group_by_state(rep, "sem_wait")
+    expect_eq(g.get("evidence"), "never posted", "evidence")
+
+
+@test
+def a_condition_whose_signaller_exited_names_it():
+    rep, p = report("waits", "signaller_exited")
+    (g,) = group_by_state(rep, "cond_wait")
+    m = re.fullmatch(rf"last signalled by tid (\d+), which {EXITED}", g.get("evidence", ""))
+    expect(m, f"evidence {g.get('evidence')!r}")
+    expect(int(m.group(1)) not in [t["tid"] for t in g["threads"]], "the signaller is not the waiter")
+    text = run("waits", "signaller_exited").stderr
+    expect(re.search(rf"^  evidence: last signalled by tid \d+, which {EXITED}$", text, re.M), text)
+
+
+CANCELLABLE = {"waits": ["cond_wait", "cond_timedwait", "sem_wait", "sem_clockwait", "join",
+                         "nanosleep", "sleep", "usleep", "clock_nanosleep"],
+               "io": ["pipe_read", "pipe_write", "socket_read", "socket_write", "accept", "poll",
+                      "epoll_wait", "select", "mq_receive", "mq_send"]}
+
+
+@test
+def cancellation_inside_each_wait_leaves_no_stale_state():
+    for prog, modes in CANCELLABLE.items():
+        for mode in modes:
+            rep, _ = report(prog, f"cancel_{mode}")
+            cancelled = [g for g in rep["groups"]
+                         if "start_then_cancel" in functions(g["created_at"])]
+            expect_eq([(g["count"], g["state"], g["object"]) for g in cancelled],
+                      [(1, "waiting", "syscall:pause")],
+                      f"{mode}: the cleanup handler's pause, not the cancelled wait")
+            expect_eq(cancelled[0]["blocked_at"], [], f"{mode}: no stack of a finished wait")
+
+
+@test
+def timed_out_waits_leave_no_stale_state():
+    rep, _ = report("waits", "timeout_then_pause")
+    (g,) = rep["groups"]
+    expect_eq((g["state"], g["object"]), ("waiting", "syscall:pause"), "state after two timeouts")
+
+
+@test
+def blocked_at_is_the_latest_wait_after_thousands():
+    rep, _ = report("waits", "many_then_block")
+    (g,) = group_by_state(rep, "cond_wait")
+    top = user_frames(g["blocked_at"])[0]
+    expect_eq((top["function"], top["line"]),
+              ("many_waits_then_block", source_line("waits.c", "final-site")), "blocked_at")
+
+
+@test
+def signals_interrupt_waits_with_eintr_as_without_the_library():
+    bare = run("waits", "eintr", preload=False)
+    wrapped = run("waits", "eintr")
+    expected = "sem_wait rc=-1 errno=EINTR\nnanosleep rc=-1 errno=EINTR remaining=most\n"
+    expect_eq(bare.stdout, expected, "bare")
+    expect_eq(wrapped.stdout, expected, "under the library")

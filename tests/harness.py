@@ -1,0 +1,183 @@
+"""What every scenario test uses: running programs under the library, reading reports, checks."""
+import gzip
+import json
+import os
+import re
+import signal as signal_module
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+LIB = os.environ.get("TL_LIB", "")
+SCENARIOS = os.environ.get("TL_SCENARIOS", "")
+CLI = os.environ.get("TL_CLI", "")
+SOURCE = os.environ.get("TL_SOURCE", "")
+# Sanitizer builds put their runtime first, as the sanitizers require.
+PRELOAD_FIRST = os.environ.get("TL_PRELOAD_FIRST", "")
+
+
+class Failure(Exception):
+    pass
+
+
+def expect(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def expect_eq(actual, expected, what):
+    if actual != expected:
+        raise Failure(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def preload_env(options="", preload=True):
+    env = dict(os.environ)
+    env.pop("THREADLEAK_OPTIONS", None)
+    if preload:
+        env["LD_PRELOAD"] = ":".join(p for p in (PRELOAD_FIRST, LIB) if p)
+    else:
+        env.pop("LD_PRELOAD", None)
+    if options:
+        env["THREADLEAK_OPTIONS"] = options
+    return env
+
+
+TESTS = {}  # name -> (function, label)
+
+
+def test(fn):
+    """Registers a test; its label is the module it is defined in (ctest -L LABEL)."""
+    TESTS[fn.__name__] = (fn, fn.__module__.rsplit(".", 1)[-1])
+    return fn
+
+
+def run(prog, *args, options="", preload=True, timeout=120):
+    cmd = [os.path.join(SCENARIOS, prog), *args]
+    p = subprocess.run(cmd, env=preload_env(options, preload), capture_output=True, text=True,
+                       timeout=timeout)
+    return p
+
+
+def report(prog, *args, options="", status=0, preload=True):
+    """Runs prog with a json report written to a file; returns (report, process)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "report.json")
+        opts = f"format=json:output={path}" + (":" + options if options else "")
+        p = run(prog, *args, options=opts, preload=preload)
+        expect_eq(p.returncode, status, f"{prog} exit status (stderr: {p.stderr.strip()})")
+        expect(os.path.exists(path), f"{prog} wrote no report; stderr: {p.stderr}")
+        with open(path) as f:
+            return json.load(f), p
+
+
+INTERCEPTOR = r"_*interceptor_[\w.]+"
+EXITED = r"(has exited|exited [\d.]+ (ms|s|min|h) ago)"
+
+
+def user_frames(frames):
+    """Frames less those of sanitizer interceptors, which sit above ours in ASan runs."""
+    frames = list(frames)
+    while frames and re.fullmatch(INTERCEPTOR, frames[0]["function"]):
+        frames.pop(0)
+    return frames
+
+
+def functions(frames):
+    return [f["function"] for f in user_frames(frames)]
+
+
+def group_by_state(rep, state):
+    groups = [g for g in rep["groups"] if g["state"] == state]
+    expect(groups, f"no group in state {state}: {summary(rep)}")
+    return groups
+
+
+def summary(rep):
+    return [(g["count"], g["state"], g["verdict"], functions(g["created_at"])[:2]) for g in rep["groups"]]
+
+
+def source_line(name, marker):
+    with open(os.path.join(SOURCE, "tests", "scenarios", name)) as f:
+        for n, line in enumerate(f, 1):
+            if marker in line:
+                return n
+    raise Failure(f"no {marker} in {name}")
+
+
+def api(mode, *args):
+    """Runs the api scenario, which links the library itself."""
+    p = run("api", mode, *args, preload=False)
+    expect_eq(p.returncode, 0, f"api {mode}: {p.stderr}")
+    return p
+
+
+# ---- reading pprof profiles ----
+
+def _varint(data, i):
+    value = shift = 0
+    while True:
+        b = data[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return value, i
+
+
+def proto_fields(data):
+    """A protobuf message as (field, value) pairs: an int for a varint, bytes for the rest."""
+    i, fields = 0, []
+    while i < len(data):
+        key, i = _varint(data, i)
+        if key & 7 == 0:
+            value, i = _varint(data, i)
+        elif key & 7 == 2:
+            n, i = _varint(data, i)
+            value, i = data[i:i + n], i + n
+        else:
+            raise Failure(f"unexpected wire type {key & 7}")
+        fields.append((key >> 3, value))
+    return fields
+
+
+def packed(data):
+    values, i = [], 0
+    while i < len(data):
+        v, i = _varint(data, i)
+        values.append(v)
+    return values
+
+
+def read_pprof(source):
+    """The profile (a path, or its bytes) as {sample_type, samples: [(value, labels, stack functions)]}."""
+    if isinstance(source, bytes):
+        top = proto_fields(gzip.decompress(source))
+    else:
+        with gzip.open(source) as f:
+            top = proto_fields(f.read())
+    strings = [v.decode() for k, v in top if k == 6]
+    expect_eq(strings[0], "", "string_table[0]")
+    functions, locations = {}, {}
+    for k, v in top:
+        if k == 5:
+            fn = dict(proto_fields(v))
+            functions[fn[1]] = strings[fn[2]]
+        elif k == 4:
+            loc = proto_fields(v)
+            lines = [dict(proto_fields(line)) for key, line in loc if key == 4]
+            locations[dict(loc)[1]] = [functions_id[1] for functions_id in lines]
+    sample_type = [dict(proto_fields(v)) for k, v in top if k == 1]
+    samples = []
+    for k, v in top:
+        if k != 2:
+            continue
+        fields = proto_fields(v)
+        ids = [i for key, val in fields if key == 1 for i in packed(val)]
+        values = [i for key, val in fields if key == 2 for i in packed(val)]
+        labels = {strings[dict(proto_fields(val))[1]]: strings[dict(proto_fields(val))[2]]
+                  for key, val in fields if key == 3}
+        stack = [functions[f] for i in ids for f in locations[i]]
+        samples.append((values, labels, stack))
+    return {"sample_type": [(strings[t[1]], strings[t[2]]) for t in sample_type], "samples": samples}
