@@ -1,5 +1,5 @@
-/* The library's own thread: started with the program's first thread, woken through a futex, running
-   the jobs the triggers gave it one at a time. */
+/* The library's own thread: started with the program's first thread (or at once), woken through a
+   futex or by the earliest time a job asked for, running the jobs one at a time. */
 #include "core/helper.h"
 
 #include "core/base.h"
@@ -18,21 +18,28 @@
 static struct {
     atomic_int wake; /* bumped to wake it: its futex word */
     atomic_int tid;
-    atomic_bool wanted;  /* a job is set and the helper not started */
+    atomic_bool wanted;  /* jobs are set and the helper is not started */
     atomic_int main_tid; /* the process's main thread (the pid), without a system call */
     atomic_bool
         main_left;   /* main ended with pthread_exit: the last thread to end ends the process */
-    tl_lock running; /* held while a job runs, so that exit can wait for it */
+    tl_lock running; /* held while jobs run, so that exit can wait for them */
     bool stopped;    /* exit has begun: no more jobs */
-    void (*started)(void), (*job)(void);
+    tl_helper_job *jobs[TL_HELPER_JOBS];
+    atomic_int njobs;
 } helper;
 
-void tl_helper_job(void (*started)(void), void (*job)(void))
+void tl_helper_add(tl_helper_job *job)
 {
-    helper.started = started;
-    helper.job = job;
+    int n = atomic_load(&helper.njobs);
+    if (n == TL_HELPER_JOBS) {
+        tl_warn("no room for another job of the library's thread");
+        return;
+    }
+    helper.jobs[n] = job;
+    atomic_store(&helper.njobs, n + 1);
     atomic_store(&helper.main_tid, getpid());
-    atomic_store(&helper.wanted, true);
+    if (!atomic_load(&helper.tid))
+        atomic_store(&helper.wanted, true);
 }
 
 void tl_helper_wake(void)
@@ -60,6 +67,20 @@ static void end_if_last(void)
         exit(0);
 }
 
+/* Runs every job; returns the earliest time one wants to run again, 0 for none. */
+static uint64_t run_jobs(void)
+{
+    uint64_t next = 0;
+    tl_lock_acquire(&helper.running);
+    for (int i = 0; !helper.stopped && i < atomic_load(&helper.njobs); i++) {
+        uint64_t at = helper.jobs[i](tl_now_ns());
+        if (at && (!next || at < next))
+            next = at;
+    }
+    tl_lock_release(&helper.running);
+    return next;
+}
+
 static void *run(void *arg)
 {
     (void)arg;
@@ -68,17 +89,20 @@ static void *run(void *arg)
     tl_proc_hide(tid);
     atomic_store(&helper.tid, tid);
     tl_futex_wake(&helper.tid, 1);
-    if (helper.started)
-        helper.started();
     for (;;) {
         int seen = atomic_load(&helper.wake);
-        tl_lock_acquire(&helper.running);
-        if (!helper.stopped)
-            helper.job();
-        tl_lock_release(&helper.running);
+        uint64_t next = run_jobs();
         end_if_last();
-        struct timespec poll = {0, 20000000}; /* for the threads whose end we do not see */
-        tl_futex_wait(&helper.wake, seen, atomic_load(&helper.main_left) ? &poll : NULL);
+        if (atomic_load(&helper.main_left)) { /* for the threads whose end we do not see */
+            uint64_t poll = tl_now_ns() + 20000000;
+            next = next && next < poll ? next : poll;
+        }
+        uint64_t now = tl_now_ns();
+        if (next && next <= now)
+            continue;
+        struct timespec left = {(time_t)((next - now) / 1000000000),
+                                (long)((next - now) % 1000000000)};
+        tl_futex_wait(&helper.wake, seen, next ? &left : NULL);
     }
     return NULL;
 }
@@ -109,11 +133,16 @@ static void start(void)
         tl_warn("cannot start the library's thread (%s); live dumps are off", strerror(rc));
 }
 
+void tl_helper_start_now(void)
+{
+    if (atomic_exchange(&helper.wanted, false))
+        start();
+}
+
 void tl_helper_thread_starting(void)
 {
-    if (TL_UNLIKELY(atomic_load_explicit(&helper.wanted, memory_order_relaxed)) &&
-        atomic_exchange(&helper.wanted, false))
-        start();
+    if (TL_UNLIKELY(atomic_load_explicit(&helper.wanted, memory_order_relaxed)))
+        tl_helper_start_now();
 }
 
 void tl_helper_main_exits(void)
@@ -143,7 +172,7 @@ void tl_helper_fork_child(void)
     atomic_store(&helper.tid, 0);
     tl_proc_hide(0);
     tl_lock_reset(&helper.running);
-    atomic_store(&helper.wanted, helper.job != NULL);
+    atomic_store(&helper.wanted, atomic_load(&helper.njobs) > 0);
     atomic_store(&helper.main_left, false); /* the forking thread is the child's main */
     atomic_store(&helper.main_tid, getpid());
 }

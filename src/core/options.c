@@ -9,7 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-tl_options tl_opt;
+/* The defaults, fixed at build time: start-up writes nothing it need not (the struct spans pages
+   that a memset would fault in). */
+tl_options tl_opt = {
+    .output = "stderr",
+    .format = TL_FMT_TEXT,
+    .at_exit = true,
+    .signal = SIGUSR1,
+    .max_frames = 32,
+    .grace_ms = 100,
+    .pileup = 100,
+    .fatal = true,
+    .default_suppressions = true,
+};
 
 static const char *const format_names[] = {TL_FORMAT_NAMES};
 _Static_assert(TL_LENGTH(format_names) == TL_FMT_FOLDED + 1, "one name a format");
@@ -56,6 +68,24 @@ static bool parse_uint(value v, unsigned long lo, unsigned long hi, unsigned lon
     return true;
 }
 
+bool tl_duration_parse(const char *s, size_t len, uint64_t *ms)
+{
+    static const struct {
+        const char *suffix;
+        uint64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
+    for (size_t i = 0; i < TL_LENGTH(units); i++) {
+        size_t n = strlen(units[i].suffix);
+        unsigned long count;
+        if (len > n && memcmp(s + len - n, units[i].suffix, n) == 0 &&
+            parse_uint((value){s, len - n}, 0, 100000000, &count)) {
+            *ms = count * units[i].ms;
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool parse_signal(value v, int *out)
 {
     unsigned long n = 0;
@@ -75,95 +105,76 @@ static bool parse_signal(value v, int *out)
     return true;
 }
 
-static bool parse_path(value v, char *dst)
-{
-    if (v.len == 0 || v.len >= PATH_MAX)
-        return false;
-    memcpy(dst, v.s, v.len);
-    dst[v.len] = 0;
-    return true;
-}
+typedef enum { PATH, FORMAT, BOOL, SIGNAL, UINT, DURATION } kind;
 
-static bool parse_bool(value v, bool *out)
+/* Every key: its kind, its field, its range (UINT), and what a bad value is told to be. */
+static const struct option {
+    const char *key;
+    kind kind;
+    size_t field;
+    unsigned long lo, hi;
+    const char *expected;
+} options[] = {
+    {"output", PATH, offsetof(tl_options, output), 0, 0, "stderr, stdout or a file path"},
+    {"format", FORMAT, offsetof(tl_options, format), 0, 0, "text, full, json, pprof or folded"},
+    {"at_exit", BOOL, offsetof(tl_options, at_exit), 0, 0, "0 or 1"},
+    {"signal", SIGNAL, offsetof(tl_options, signal), 0, 0, "SIGUSR1, SIGUSR2, SIGRTMIN+N or none"},
+    {"max_frames", UINT, offsetof(tl_options, max_frames), 1, TL_MAX_FRAMES, "1 to 128"},
+    {"exitcode", UINT, offsetof(tl_options, exitcode), 0, 255, "0 to 255"},
+    {"suppressions", PATH, offsetof(tl_options, suppressions), 0, 0, "a file path"},
+    {"grace_ms", UINT, offsetof(tl_options, grace_ms), 0, 3600000, "0 to 3600000"},
+    {"pileup", UINT, offsetof(tl_options, pileup), 1, UINT_MAX, "1 or more"},
+    {"fatal", BOOL, offsetof(tl_options, fatal), 0, 0, "0 or 1"},
+    {"terminate", BOOL, offsetof(tl_options, terminate), 0, 0, "0 or 1"},
+    {"deadline", DURATION, offsetof(tl_options, deadline_ms), 0, 0,
+     "a duration: 90, 90s, 5m, 1h or 0"},
+    {"watch", DURATION, offsetof(tl_options, watch_ms), 0, 0, "a duration: 30s, 500ms, 5m or 0"},
+    {"metrics", PATH, offsetof(tl_options, metrics), 0, 0, "a file path"},
+    {"debuginfod", BOOL, offsetof(tl_options, debuginfod), 0, 0, "0 or 1"},
+    {"default_suppressions", BOOL, offsetof(tl_options, default_suppressions), 0, 0, "0 or 1"},
+};
+
+/* Sets the option's field from v; false when v is not valid for it (the field is left alone). */
+static bool apply(tl_options *o, const struct option *opt, value v)
 {
+    void *field = (char *)o + opt->field;
     unsigned long n;
-    if (!parse_uint(v, 0, 1, &n))
-        return false;
-    *out = n;
-    return true;
-}
-
-static bool parse_unsigned(value v, unsigned long lo, unsigned long hi, unsigned *out)
-{
-    unsigned long n;
-    if (!parse_uint(v, lo, hi, &n))
-        return false;
-    *out = (unsigned)n;
-    return true;
-}
-
-/* Applies one key=value; false when the key is known but the value is not valid for it, with
-   *expected saying what would be; *expected is NULL for an unknown key. */
-static bool apply(tl_options *o, value key, value v, const char **expected)
-{
-    if (is(key, "output"))
-        return *expected = "stderr, stdout or a file path", parse_path(v, o->output);
-    if (is(key, "format"))
-        return *expected = "text, full, json, pprof or folded",
-               tl_format_parse(v.s, v.len, &o->format);
-    if (is(key, "at_exit"))
-        return *expected = "0 or 1", parse_bool(v, &o->at_exit);
-    if (is(key, "signal"))
-        return *expected = "SIGUSR1, SIGUSR2, SIGRTMIN+N or none", parse_signal(v, &o->signal);
-    if (is(key, "max_frames"))
-        return *expected = "1 to 128", parse_unsigned(v, 1, TL_MAX_FRAMES, &o->max_frames);
-    if (is(key, "exitcode")) {
-        unsigned code;
-        *expected = "0 to 255";
-        return parse_unsigned(v, 0, 255, &code) && (o->exitcode = (int)code, true);
+    switch (opt->kind) {
+    case PATH:
+        if (v.len == 0 || v.len >= PATH_MAX)
+            return false;
+        memcpy(field, v.s, v.len);
+        ((char *)field)[v.len] = 0;
+        return true;
+    case FORMAT: return tl_format_parse(v.s, v.len, field);
+    case BOOL: return parse_uint(v, 0, 1, &n) && (*(bool *)field = n, true);
+    case SIGNAL: return parse_signal(v, field);
+    case UINT:
+        return parse_uint(v, opt->lo, opt->hi, &n) && (*(unsigned *)field = (unsigned)n, true);
+    case DURATION: return tl_duration_parse(v.s, v.len, field);
     }
-    if (is(key, "suppressions"))
-        return *expected = "a file path", parse_path(v, o->suppressions);
-    if (is(key, "grace_ms"))
-        return *expected = "0 to 3600000", parse_unsigned(v, 0, 3600000, &o->grace_ms);
-    if (is(key, "pileup"))
-        return *expected = "1 or more", parse_unsigned(v, 1, UINT_MAX, &o->pileup);
-    *expected = NULL;
     return false;
-}
-
-static void defaults(tl_options *o)
-{
-    memset(o, 0, sizeof *o);
-    strcpy(o->output, "stderr");
-    o->format = TL_FMT_TEXT;
-    o->at_exit = true;
-    o->signal = SIGUSR1;
-    o->max_frames = 32;
-    o->grace_ms = 100;
-    o->pileup = 100;
 }
 
 void tl_options_read(tl_options *o, const char *spec)
 {
-    defaults(o);
     for (const char *pair = spec; pair && *pair;) {
         const char *end = strchrnul(pair, ':'), *eq = memchr(pair, '=', (size_t)(end - pair));
-        const char *expected;
-        int len = (int)(end - pair);
+        int len = (int)(end - pair), key_len = eq ? (int)(eq - pair) : len;
+        const struct option *opt = NULL;
+        for (size_t i = 0; eq && !opt && i < TL_LENGTH(options); i++)
+            if (is((value){pair, (size_t)key_len}, options[i].key))
+                opt = &options[i];
         if (len == 0) {
             /* an empty pair ("a=1::b=2") is nothing to warn about */
         } else if (!eq) {
             tl_warn("THREADLEAK_OPTIONS: '%.*s' is not key=value; ignored", len, pair);
-        } else if (!apply(o, (value){pair, (size_t)(eq - pair)},
-                          (value){eq + 1, (size_t)(end - eq - 1)}, &expected)) {
-            if (expected)
-                tl_warn("THREADLEAK_OPTIONS: bad value '%.*s' for %.*s (expected %s); keeping the "
-                        "default",
-                        (int)(end - eq - 1), eq + 1, (int)(eq - pair), pair, expected);
-            else
-                tl_warn("THREADLEAK_OPTIONS: unknown option '%.*s'; ignored", (int)(eq - pair),
-                        pair);
+        } else if (!opt) {
+            tl_warn("THREADLEAK_OPTIONS: unknown option '%.*s'; ignored", key_len, pair);
+        } else if (!apply(o, opt, (value){eq + 1, (size_t)(end - eq - 1)})) {
+            tl_warn(
+                "THREADLEAK_OPTIONS: bad value '%.*s' for %s (expected %s); keeping the default",
+                (int)(end - eq - 1), eq + 1, opt->key, opt->expected);
         }
         pair = *end ? end + 1 : end;
     }

@@ -12,24 +12,34 @@ typedef enum { TL_FMT_TEXT, TL_FMT_FULL, TL_FMT_JSON, TL_FMT_PPROF, TL_FMT_FOLDE
 /* The formats' names, in tl_format's order: also the numbers `threadleak dump` sends. */
 #define TL_FORMAT_NAMES "text", "full", "json", "pprof", "folded"
 
+/* The contract's keys, and threadleak's own (README.md, Options). Durations are in ms. */
 typedef struct tl_options {
     char output[PATH_MAX]; /* "stderr", "stdout" or a path with %p and %n */
     tl_format format;
     bool at_exit;
     int signal; /* 0 for none */
     unsigned max_frames;
-    int exitcode;
-    char suppressions[PATH_MAX];
+    unsigned exitcode;
+    char suppressions[PATH_MAX]; /* "" for none */
     unsigned grace_ms;
     unsigned pileup;
+    bool fatal;                /* report on a fatal signal the program leaves at its default */
+    bool terminate;            /* the same for SIGTERM, SIGINT, SIGHUP, SIGQUIT */
+    uint64_t deadline_ms;      /* report and exit 124 then; 0 off */
+    uint64_t watch_ms;         /* sample that often; 0 off */
+    char metrics[PATH_MAX];    /* Prometheus file rewritten at every sample, "" for none */
+    bool debuginfod;           /* symbolizing may fetch debug information over the network */
+    bool default_suppressions; /* the installed rules for runtimes' own threads apply */
 } tl_options;
 
 extern tl_options tl_opt;
 
-/* The defaults, then spec's pairs over them: one warning per bad pair, which keeps the default.
-   Allocates nothing. */
+/* spec's pairs over the values in *o (tl_opt starts with the defaults): one warning per bad pair,
+   which keeps the value. Allocates nothing. */
 void tl_options_read(tl_options *o, const char *spec);
 bool tl_format_parse(const char *name, size_t len, tl_format *out);
+/* "90", "90s", "250ms", "5m", "1h" in ms; false when it is none of those. */
+bool tl_duration_parse(const char *s, size_t len, uint64_t *ms);
 const char *tl_format_name(tl_format format);
 
 #endif

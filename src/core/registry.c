@@ -7,11 +7,11 @@
 
 #include "platform/platform.h"
 
-#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,16 +27,11 @@ TL_TLS tl_thread *tl_self;
 static uint64_t created; /* under the lock */
 static char main_name[16];
 
-/* The calling thread's name, with raw system calls: at start-up, nothing that allocates. */
+/* The calling thread's name: one system call, no file (start-up reads main's). */
 static void read_comm(char name[16])
 {
-    int fd = (int)tl_sys(SYS_openat, AT_FDCWD, (long)"/proc/thread-self/comm", O_RDONLY | O_CLOEXEC,
-                         0, 0, 0);
-    long n = fd >= 0 ? tl_sys(SYS_read, fd, (long)name, 15, 0, 0, 0) : 0;
-    name[n > 0 ? n : 0] = 0;
-    name[strcspn(name, "\n")] = 0;
-    if (fd >= 0)
-        tl_sys(SYS_close, fd, 0, 0, 0, 0, 0);
+    if (tl_sys(SYS_prctl, PR_GET_NAME, (long)name, 0, 0, 0, 0) != 0)
+        name[0] = 0;
 }
 
 /* Names are kept here rather than read from /proc for every thread of every report: a thread
@@ -221,6 +216,14 @@ bool tl_registry_all_exited(pid_t except)
         all = atomic_load(&t->exited) || atomic_load(&t->tid) == except;
     tl_lock_release(&registry_lock);
     return all;
+}
+
+bool tl_registry_empty(void)
+{
+    tl_lock_acquire(&registry_lock);
+    bool empty = !table && !atomic_load(&creating);
+    tl_lock_release(&registry_lock);
+    return empty;
 }
 
 uint64_t tl_registry_exit_time(pid_t tid)

@@ -66,6 +66,7 @@ size_t tl_registry_hold_all(tl_thread ***threads);
 pid_t tl_thread_tid(tl_thread *t, uint64_t deadline);
 void tl_registry_release_all(tl_thread **threads, size_t n);
 bool tl_registry_all_exited(pid_t except);
+bool tl_registry_empty(void); /* no thread listed, and none being created */
 bool tl_registry_tracks(pid_t tid);
 pid_t tl_registry_tid_of(pthread_t handle); /* 0 when not listed or not yet running */
 uint64_t tl_registry_exit_time(pid_t tid);  /* when a thread we made ended, 0 if unknown */

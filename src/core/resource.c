@@ -152,6 +152,14 @@ size_t tl_resource_groups(tl_resource_group **groups)
     return n;
 }
 
+bool tl_resource_none(void)
+{
+    tl_lock_acquire(&resource_lock);
+    bool none = !table;
+    tl_lock_release(&resource_lock);
+    return none;
+}
+
 const char *tl_resource_kind_name(tl_res_kind kind)
 {
     static const char *const names[] = {

@@ -20,6 +20,7 @@ void tl_resource_remove(tl_res_kind kind, uintptr_t id);
 void tl_resource_closed(int fd);       /* a descriptor closed: a pipe end or a queue, maybe */
 void tl_resource_dup(int old, int fd); /* fd is now a copy of old */
 size_t tl_resource_groups(tl_resource_group **groups); /* largest first; malloc'd */
+bool tl_resource_none(void);
 const char *tl_resource_kind_name(tl_res_kind kind);
 
 /* glibc's SIGEV_THREAD helper thread, started inside the first such timer_create: found as the

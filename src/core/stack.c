@@ -9,11 +9,11 @@
    and backtrace(), and a preloaded dependency would put those ahead of libgcc_s for the whole
    process, sending C++ exceptions and glibc's cancellation unwinding through a different unwinder.
    It is opened at the first safe point that needs it (a thread's creation, a timer's, a report),
-   not at start-up, which it would make ~0.6 ms slower in every process. A stack captured before
-   (a pipe made by a program that has no thread yet) is unwound by libgcc's _Unwind_Backtrace, ten
-   times slower but already loaded (C++ exceptions and cancellation use it); with glibc 2.35 or
-   later it finds the unwinding tables with _dl_find_object, which takes no lock and is
-   async-signal-safe. */
+   not at start-up, which it would make ~0.6 ms slower in every process. A stack captured before,
+   in a function that must stay async-signal-safe and so cannot load it (a pipe made by a program
+   that has no thread yet), is unwound by libgcc's _Unwind_Backtrace when the process has libgcc_s
+   (every C++ program): ten times slower, and with glibc 2.35 or later lock-free and
+   async-signal-safe (_dl_find_object). Without either, it is the frame that called the wrapper. */
 #include "core/stack.h"
 
 #include "core/arena.h"
@@ -31,20 +31,28 @@
 static _Atomic(tl_stack *) buckets[BUCKETS];
 static uintptr_t self_lo, self_hi; /* our executable segment */
 static tl_libunwind libunwind;
+/* libgcc's unwinder, when the process has it: looked up, not linked, so that we never load it. */
+static _Unwind_Reason_Code (*gcc_backtrace)(_Unwind_Trace_Fn, void *);
+static _Unwind_Ptr (*gcc_get_ip)(struct _Unwind_Context *);
 enum { UNW_NOT_LOADED, UNW_LOADING, UNW_READY, UNW_FAILED };
 static atomic_int libunwind_state;
 
+static bool have_libgcc;
+
+/* Finds our executable segment, and whether libgcc_s is loaded (looking its functions up when it
+   is not would cost the allocation of an error message). */
 static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
     uintptr_t probe = (uintptr_t)data;
+    if (strstr(info->dlpi_name, "/libgcc_s.so"))
+        have_libgcc = true;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && probe >= lo && probe < hi) {
             self_lo = lo;
             self_hi = hi;
-            return 1;
         }
     }
     return 0;
@@ -53,6 +61,10 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 void tl_stack_init(void)
 {
     dl_iterate_phdr(find_self, (void *)(uintptr_t)tl_stack_init);
+    if (!have_libgcc)
+        return;
+    *(void **)&gcc_get_ip = dlsym(RTLD_DEFAULT, "_Unwind_GetIP");
+    *(void **)&gcc_backtrace = gcc_get_ip ? dlsym(RTLD_DEFAULT, "_Unwind_Backtrace") : NULL;
 }
 
 #define STR(x) #x
@@ -155,11 +167,11 @@ static _Unwind_Reason_Code gcc_frame(struct _Unwind_Context *ctx, void *arg)
     gcc_walk *walk = arg;
     if (walk->n == walk->max)
         return _URC_END_OF_STACK;
-    walk->pc[walk->n++] = (uintptr_t)_Unwind_GetIP(ctx);
+    walk->pc[walk->n++] = (uintptr_t)gcc_get_ip(ctx);
     return _URC_NO_REASON;
 }
 
-const tl_stack *tl_stack_capture(void)
+const tl_stack *tl_stack_capture(uintptr_t caller)
 {
     uintptr_t raw[TL_MAX_FRAMES + 16];
     unsigned max = tl_opt.max_frames + 16;
@@ -168,7 +180,9 @@ const tl_stack *tl_stack_capture(void)
         int n = unw->backtrace((void **)raw, (int)max);
         return tl_stack_intern(raw, n > 0 ? (unsigned)n : 0);
     }
+    if (!gcc_backtrace)
+        return tl_stack_intern(&caller, 1);
     gcc_walk walk = {raw, 0, max};
-    _Unwind_Backtrace(gcc_frame, &walk);
+    gcc_backtrace(gcc_frame, &walk);
     return tl_stack_intern(raw, walk.n);
 }

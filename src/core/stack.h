@@ -30,8 +30,9 @@ const tl_libunwind *tl_libunwind_load(void);
 const tl_libunwind *tl_libunwind_loaded(void); /* NULL until loaded */
 
 /* The calling thread's stack, interned; NULL when nothing could be unwound. Safe in a signal
-   handler (see stack.c). */
-const tl_stack *tl_stack_capture(void);
+   handler (see stack.c): caller, the wrapper's return address, is the stack when nothing that
+   unwinds is loaded. */
+const tl_stack *tl_stack_capture(uintptr_t caller);
 /* Interns raw return addresses, innermost first, less our own frames and cut to max_frames. */
 const tl_stack *tl_stack_intern(const uintptr_t *raw, unsigned n);
 bool tl_stack_own(uintptr_t pc); /* inside this library's code */

@@ -13,6 +13,7 @@ static const char *const state_names[] = {
     [TL_RWLOCK_READ] = "rwlock_read",
     [TL_RWLOCK_WRITE] = "rwlock_write",
     [TL_SEM_WAIT] = "sem_wait",
+    [TL_FUTEX_WAIT] = "futex_wait",
     [TL_BARRIER_WAIT] = "barrier_wait",
     [TL_JOIN] = "join",
     [TL_SLEEP] = "sleep",
@@ -31,6 +32,11 @@ static const char *const state_names[] = {
 const char *tl_state_name(tl_state s)
 {
     return state_names[s];
+}
+
+void tl_wait_cancelled(void *w)
+{
+    tl_wait_end(w);
 }
 
 /* Pinned by a report: it lets go soon (one stack's unwinding), and wakes us. */

@@ -28,6 +28,7 @@ typedef enum {
     TL_RWLOCK_READ,
     TL_RWLOCK_WRITE,
     TL_SEM_WAIT,
+    TL_FUTEX_WAIT,
     TL_BARRIER_WAIT,
     TL_JOIN,
     TL_SLEEP,
@@ -59,25 +60,17 @@ typedef struct tl_wait {
 /* The calling thread's wait record: set when a thread we created starts, NULL in the others. */
 extern TL_TLS tl_wait *tl_self_wait;
 
-/* NULL when nothing is recorded: a thread we did not create, or a wait inside a wait (a signal
-   handler's). */
-static inline __attribute__((always_inline)) tl_wait *tl_wait_begin(tl_state state,
-                                                                    tl_object_kind kind,
-                                                                    uintptr_t object)
-{
-    tl_wait *w = tl_self_wait;
-    int idle = TL_WAIT_IDLE;
-    if (!w || !atomic_compare_exchange_strong_explicit(&w->phase, &idle, TL_WAIT_WRITING,
-                                                       memory_order_acquire, memory_order_relaxed))
-        return NULL;
-    w->state = state;
-    w->kind = kind;
-    w->object = object;
-    w->since_ns = tl_now_ns();
-    tl_cpu_save(&w->ctx);
-    atomic_store_explicit(&w->phase, TL_WAIT_BLOCKED, memory_order_release);
-    return w;
-}
+/* A wait in a wrapper's scope. Use:
+       tl_wait_scope wait TL_WAIT_SCOPE;
+       tl_wait_begin(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c);
+       return REAL(pthread_cond_wait)(c, m);
+   The record ends with the scope, however it is left: a return (TL_WAIT_SCOPE's cleanup), or the
+   unwinding of a cancellation inside the real call, which never returns to the wrapper (the
+   cleanup buffer, which glibc runs as it leaves the frame). */
+typedef struct tl_wait_scope {
+    tl_wait *wait; /* NULL when nothing is recorded */
+    struct _pthread_cleanup_buffer cancel;
+} tl_wait_scope;
 
 void tl_wait_end_slow(tl_wait *w);
 
@@ -89,16 +82,38 @@ static inline void tl_wait_end(tl_wait *w)
         tl_wait_end_slow(w);
 }
 
-/* A wait record that ends with its scope, whichever way the scope is left: a return, or the
-   unwinding of a cancellation inside the real call (the library is built with -fexceptions, so
-   this cleanup runs then as pthread_cleanup_push's would). Use:
-       tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(...);
-       return REAL(fn)(...); */
-static inline void tl_wait_end_scope(tl_wait **w)
+void tl_wait_cancelled(void *w); /* the cleanup buffer's routine */
+
+/* Records the wait, unless the thread is not one we created or is already waiting (a signal
+   handler's wait inside a wait). Inlined into the wrapper, so that the registers saved are those of
+   the wrapper's frame, which stays put while the thread waits. */
+static inline __attribute__((always_inline)) void tl_wait_begin(tl_wait_scope *scope,
+                                                                tl_state state, tl_object_kind kind,
+                                                                uintptr_t object)
 {
-    tl_wait_end(*w);
+    tl_wait *w = tl_self_wait;
+    int idle = TL_WAIT_IDLE;
+    if (w && !atomic_compare_exchange_strong_explicit(&w->phase, &idle, TL_WAIT_WRITING,
+                                                      memory_order_acquire, memory_order_relaxed))
+        w = NULL;
+    scope->wait = w;
+    _pthread_cleanup_push(&scope->cancel, tl_wait_cancelled, w);
+    if (!w)
+        return;
+    w->state = state;
+    w->kind = kind;
+    w->object = object;
+    w->since_ns = tl_now_ns();
+    tl_cpu_save(&w->ctx);
+    atomic_store_explicit(&w->phase, TL_WAIT_BLOCKED, memory_order_release);
 }
-#define TL_WAIT_SCOPE __attribute__((cleanup(tl_wait_end_scope)))
+
+static inline void tl_wait_scope_end(tl_wait_scope *scope)
+{
+    _pthread_cleanup_pop(&scope->cancel, 0);
+    tl_wait_end(scope->wait);
+}
+#define TL_WAIT_SCOPE __attribute__((cleanup(tl_wait_scope_end)))
 
 bool tl_wait_pin(tl_wait *w); /* a report: true when w is blocked, and now held still */
 void tl_wait_unpin(tl_wait *w);

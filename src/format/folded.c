@@ -12,7 +12,7 @@ void tl_format_folded(FILE *out, tl_report *r)
         fputs(tl_state_name(g->rows->state), out);
         for (unsigned j = s ? s->depth : 0; j-- > 0;) {
             unsigned n;
-            const tl_frame *f = tl_symbolize(r->sym, s->pc[j], &n);
+            const tl_frame *f = tl_report_frames(r, s->pc[j], &n);
             while (n-- > 0) { /* outermost first */
                 fputc(';', out);
                 /* ';' separates frames and the last ' ' the count: neither may be in a name. */

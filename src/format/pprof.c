@@ -9,10 +9,10 @@
 #include "format/format.h"
 
 #include "core/base.h"
+#include "report/deps.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 typedef struct buf {
     unsigned char *data;
@@ -144,7 +144,7 @@ static void sample(profile *p, tl_report *r, const tl_group *g)
     /* created_by: the first function that is not pthread_create itself (another interposer's, a
        sanitizer's interceptor) */
     for (unsigned i = 0, n; g->rows->created_at && i < g->rows->created_at->depth; i++) {
-        const tl_frame *f = tl_symbolize(r->sym, g->rows->created_at->pc[i], &n);
+        const tl_frame *f = tl_report_frames(r, g->rows->created_at->pc[i], &n);
         if (!strstr(f[n - 1].function, "pthread_create")) {
             label(p, "created_by", f[n - 1].function);
             break;
@@ -158,7 +158,7 @@ static void locations(profile *p, tl_report *r)
     /* functions are numbered as the locations' lines name them: write locations first */
     for (size_t i = 0; i < p->nlocations; i++) {
         unsigned n;
-        const tl_frame *f = tl_symbolize(r->sym, p->locations[i], &n);
+        const tl_frame *f = tl_report_frames(r, p->locations[i], &n);
         field_int(&p->msg, 1, i + 1);
         field_int(&p->msg, 3, p->locations[i] - 1); /* the call, as the frames' lines */
         for (unsigned j = 0; j < n; j++) {
@@ -182,7 +182,8 @@ static bool gzip_to(FILE *out, const buf *b)
 {
     z_stream z = {0};
     unsigned char chunk[16384];
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (!tl_deps_zlib() || Z(deflateInit2_)(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                                            Z_DEFAULT_STRATEGY, ZLIB_VERSION, sizeof z) != Z_OK)
         return false;
     z.next_in = b->data;
     z.avail_in = (uInt)b->len;
@@ -190,10 +191,10 @@ static bool gzip_to(FILE *out, const buf *b)
     do {
         z.next_out = chunk;
         z.avail_out = sizeof chunk;
-        rc = deflate(&z, Z_FINISH);
+        rc = Z(deflate)(&z, Z_FINISH);
         fwrite(chunk, 1, sizeof chunk - z.avail_out, out);
     } while (rc == Z_OK);
-    deflateEnd(&z);
+    Z(deflateEnd)(&z);
     return rc == Z_STREAM_END;
 }
 

@@ -7,7 +7,7 @@ void tl_each_frame(FILE *out, tl_report *r, const tl_stack *s, tl_frame_fn *fn)
 {
     unsigned index = 0, n;
     for (unsigned i = 0; s && i < s->depth; i++) {
-        const tl_frame *f = tl_symbolize(r->sym, s->pc[i], &n);
+        const tl_frame *f = tl_report_frames(r, s->pc[i], &n);
         for (unsigned j = 0; j < n; j++)
             fn(out, &f[j], index++);
     }

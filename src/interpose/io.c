@@ -43,7 +43,8 @@ TL_API ssize_t read(int fd, void *buf, size_t n)
     tl_state state = reading(fd);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(read)(fd, buf, n);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(read)(fd, buf, n);
 }
 
@@ -52,7 +53,8 @@ TL_API ssize_t readv(int fd, const struct iovec *iov, int n)
     tl_state state = reading(fd);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(readv)(fd, iov, n);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(readv)(fd, iov, n);
 }
 
@@ -61,7 +63,8 @@ TL_API ssize_t write(int fd, const void *buf, size_t n)
     tl_state state = writing(fd);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(write)(fd, buf, n);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(write)(fd, buf, n);
 }
 
@@ -70,7 +73,8 @@ TL_API ssize_t writev(int fd, const struct iovec *iov, int n)
     tl_state state = writing(fd);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(writev)(fd, iov, n);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(writev)(fd, iov, n);
 }
 
@@ -79,7 +83,8 @@ TL_API ssize_t recv(int fd, void *buf, size_t n, int flags)
     tl_state state = on_socket(fd, flags, TL_SOCKET_READ);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(recv)(fd, buf, n, flags);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(recv)(fd, buf, n, flags);
 }
 
@@ -89,7 +94,8 @@ TL_API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr 
     tl_state state = on_socket(fd, flags, TL_SOCKET_READ);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(recvfrom)(fd, buf, n, flags, addr, len);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(recvfrom)(fd, buf, n, flags, addr, len);
 }
 
@@ -98,7 +104,8 @@ TL_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     tl_state state = on_socket(fd, flags, TL_SOCKET_READ);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(recvmsg)(fd, msg, flags);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(recvmsg)(fd, msg, flags);
 }
 
@@ -107,7 +114,8 @@ TL_API ssize_t send(int fd, const void *buf, size_t n, int flags)
     tl_state state = on_socket(fd, flags, TL_SOCKET_WRITE);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(send)(fd, buf, n, flags);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(send)(fd, buf, n, flags);
 }
 
@@ -117,7 +125,8 @@ TL_API ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
     tl_state state = on_socket(fd, flags, TL_SOCKET_WRITE);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(sendto)(fd, buf, n, flags, addr, len);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(sendto)(fd, buf, n, flags, addr, len);
 }
 
@@ -126,7 +135,8 @@ TL_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     tl_state state = on_socket(fd, flags, TL_SOCKET_WRITE);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(sendmsg)(fd, msg, flags);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(sendmsg)(fd, msg, flags);
 }
 
@@ -135,7 +145,8 @@ TL_API int accept(int fd, struct sockaddr *addr, socklen_t *len)
     tl_state state = on_socket(fd, 0, TL_ACCEPT);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(accept)(fd, addr, len);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(accept)(fd, addr, len);
 }
 
@@ -144,7 +155,8 @@ TL_API int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     tl_state state = on_socket(fd, 0, TL_ACCEPT);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(accept4)(fd, addr, len, flags);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(accept4)(fd, addr, len, flags);
 }
 
@@ -154,7 +166,8 @@ TL_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
     tl_state state = on_socket(fd, 0, TL_SOCKET_WRITE);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(connect)(fd, addr, len);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(connect)(fd, addr, len);
 }
 
@@ -166,9 +179,9 @@ static inline bool waits_for(const struct timespec *t)
 }
 
 /* A poll's record: on its first descriptor (fd), or on none (fd < 0). */
-static inline __attribute__((always_inline)) tl_wait *poll_begin(int fd)
+static inline __attribute__((always_inline)) void poll_begin(tl_wait_scope *wait, int fd)
 {
-    return tl_wait_begin(TL_POLL, fd >= 0 ? TL_OBJ_FD : TL_OBJ_NONE, (uintptr_t)fd);
+    tl_wait_begin(wait, TL_POLL, fd >= 0 ? TL_OBJ_FD : TL_OBJ_NONE, (uintptr_t)fd);
 }
 
 /* glibc declares poll's array write-only (for _FORTIFY_SOURCE), which it is not: the program fills
@@ -185,7 +198,8 @@ TL_API int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
     if (tl_bypass() || timeout == 0)
         return REAL(poll)(fds, n, timeout);
-    tl_wait *w TL_WAIT_SCOPE = poll_begin(first_fd(fds, n));
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, first_fd(fds, n));
     return REAL(poll)(fds, n, timeout);
 }
 
@@ -193,7 +207,8 @@ TL_API int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const s
 {
     if (tl_bypass() || !waits_for(t))
         return REAL(ppoll)(fds, n, t, mask);
-    tl_wait *w TL_WAIT_SCOPE = poll_begin(first_fd(fds, n));
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, first_fd(fds, n));
     return REAL(ppoll)(fds, n, t, mask);
 }
 
@@ -201,7 +216,8 @@ TL_API int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t)
 {
     if (tl_bypass() || (t && !t->tv_sec && !t->tv_usec))
         return REAL(select)(n, r, w, e, t);
-    tl_wait *wait TL_WAIT_SCOPE = poll_begin(-1);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, -1);
     return REAL(select)(n, r, w, e, t);
 }
 
@@ -210,7 +226,8 @@ TL_API int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec
 {
     if (tl_bypass() || !waits_for(t))
         return REAL(pselect)(n, r, w, e, t, mask);
-    tl_wait *wait TL_WAIT_SCOPE = poll_begin(-1);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, -1);
     return REAL(pselect)(n, r, w, e, t, mask);
 }
 
@@ -218,7 +235,8 @@ TL_API int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout
 {
     if (tl_bypass() || timeout == 0)
         return REAL(epoll_wait)(epfd, events, max, timeout);
-    tl_wait *w TL_WAIT_SCOPE = poll_begin(epfd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, epfd);
     return REAL(epoll_wait)(epfd, events, max, timeout);
 }
 
@@ -227,20 +245,21 @@ TL_API int epoll_pwait(int epfd, struct epoll_event *events, int max, int timeou
 {
     if (tl_bypass() || timeout == 0)
         return REAL(epoll_pwait)(epfd, events, max, timeout, mask);
-    tl_wait *w TL_WAIT_SCOPE = poll_begin(epfd);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, epfd);
     return REAL(epoll_pwait)(epfd, events, max, timeout, mask);
 }
 
 /* ---- making, copying and closing descriptors ---- */
 
-static void pipe_made(const int fds[2], int flags)
+static void pipe_made(const int fds[2], int flags, uintptr_t caller)
 {
     TL_KEEP_ERRNO;
     unsigned kind = TL_FD_PIPE | (flags & O_NONBLOCK ? TL_FD_NONBLOCK : 0);
     tl_fd_set(fds[0], kind);
     tl_fd_set(fds[1], kind);
     tl_guard++;
-    unsigned serial = tl_resource_pipe(fds, tl_stack_capture());
+    unsigned serial = tl_resource_pipe(fds, tl_stack_capture(caller));
     tl_guard--;
     tl_fd_set_id(fds[0], serial);
     tl_fd_set_id(fds[1], serial);
@@ -250,7 +269,7 @@ TL_API int pipe(int fds[2])
 {
     int rc = REAL(pipe)(fds);
     if (!tl_bypass() && rc == 0)
-        pipe_made(fds, 0);
+        pipe_made(fds, 0, (uintptr_t)__builtin_return_address(0));
     return rc;
 }
 
@@ -258,7 +277,7 @@ TL_API int pipe2(int fds[2], int flags)
 {
     int rc = REAL(pipe2)(fds, flags);
     if (!tl_bypass() && rc == 0)
-        pipe_made(fds, flags);
+        pipe_made(fds, flags, (uintptr_t)__builtin_return_address(0));
     return rc;
 }
 

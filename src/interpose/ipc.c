@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-static void made(tl_res_kind kind, uintptr_t id)
+static void made(tl_res_kind kind, uintptr_t id, uintptr_t caller)
 {
     TL_KEEP_ERRNO;
     tl_guard++;
     tl_libunwind_load(); /* neither mq_open nor timer_create is async-signal-safe */
-    tl_resource_add(kind, id, tl_stack_capture());
+    tl_resource_add(kind, id, tl_stack_capture(caller));
     tl_guard--;
 }
 
@@ -39,7 +39,7 @@ TL_API mqd_t mq_open(const char *name, int oflag, ...)
     struct stat st; /* the queue's inode: the same for every descriptor of it */
     if (tl_sys(SYS_fstat, q, (long)&st, 0, 0, 0, 0) == 0)
         tl_fd_set_id(q, (uint32_t)st.st_ino);
-    made(TL_RES_MQUEUE, (uintptr_t)q);
+    made(TL_RES_MQUEUE, (uintptr_t)q, (uintptr_t)__builtin_return_address(0));
     return q;
 }
 
@@ -74,7 +74,8 @@ TL_API int mq_send(mqd_t q, const char *msg, size_t len, unsigned prio)
     tl_state state = queue_state(q, TL_MQ_SEND);
     if (state == TL_RUNNING)
         return REAL(mq_send)(q, msg, len, prio);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)q);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)q);
     return REAL(mq_send)(q, msg, len, prio);
 }
 
@@ -84,7 +85,8 @@ TL_API int mq_timedsend(mqd_t q, const char *msg, size_t len, unsigned prio,
     tl_state state = queue_state(q, TL_MQ_SEND);
     if (state == TL_RUNNING)
         return REAL(mq_timedsend)(q, msg, len, prio, t);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)q);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)q);
     return REAL(mq_timedsend)(q, msg, len, prio, t);
 }
 
@@ -93,7 +95,8 @@ TL_API ssize_t mq_receive(mqd_t q, char *msg, size_t len, unsigned *prio)
     tl_state state = queue_state(q, TL_MQ_RECEIVE);
     if (state == TL_RUNNING)
         return REAL(mq_receive)(q, msg, len, prio);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)q);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)q);
     return REAL(mq_receive)(q, msg, len, prio);
 }
 
@@ -103,7 +106,8 @@ TL_API ssize_t mq_timedreceive(mqd_t q, char *msg, size_t len, unsigned *prio,
     tl_state state = queue_state(q, TL_MQ_RECEIVE);
     if (state == TL_RUNNING)
         return REAL(mq_timedreceive)(q, msg, len, prio, t);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(state, TL_OBJ_FD, (uintptr_t)q);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)q);
     return REAL(mq_timedreceive)(q, msg, len, prio, t);
 }
 
@@ -118,7 +122,7 @@ TL_API int tl_timer_create(clockid_t clock, struct sigevent *ev, timer_t *timer)
     TL_KEEP_ERRNO;
     tl_timer_helper_after(searching, rc == 0);
     if (rc == 0)
-        made(TL_RES_TIMER, (uintptr_t)*timer);
+        made(TL_RES_TIMER, (uintptr_t)*timer, (uintptr_t)__builtin_return_address(0));
     return rc;
 }
 

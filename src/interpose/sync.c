@@ -16,7 +16,8 @@ TL_API int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
     if (tl_bypass())
         return REAL(pthread_cond_wait)(c, m);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c);
     return REAL(pthread_cond_wait)(c, m);
 }
 
@@ -24,7 +25,8 @@ TL_API int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const s
 {
     if (tl_bypass())
         return REAL(pthread_cond_timedwait)(c, m, t);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c);
     return REAL(pthread_cond_timedwait)(c, m, t);
 }
 
@@ -33,7 +35,8 @@ TL_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid
 {
     if (tl_bypass())
         return REAL(pthread_cond_clockwait)(c, m, clock, t);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c);
     return REAL(pthread_cond_clockwait)(c, m, clock, t);
 }
 
@@ -65,7 +68,8 @@ TL_API int pthread_mutex_lock(pthread_mutex_t *m)
 {
     if (tl_bypass() || TL_LIKELY(!tl_glibc_mutex_held(m)))
         return REAL(pthread_mutex_lock)(m);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m);
     return REAL(pthread_mutex_lock)(m);
 }
 
@@ -73,7 +77,8 @@ TL_API int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 {
     if (tl_bypass() || !tl_glibc_mutex_held(m))
         return REAL(pthread_mutex_timedlock)(m, t);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m);
     return REAL(pthread_mutex_timedlock)(m, t);
 }
 
@@ -81,7 +86,8 @@ TL_API int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const st
 {
     if (tl_bypass() || !tl_glibc_mutex_held(m))
         return REAL(pthread_mutex_clocklock)(m, clock, t);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m);
     return REAL(pthread_mutex_clocklock)(m, clock, t);
 }
 
@@ -111,8 +117,8 @@ static int rwlock_lock(bool write, deadline_kind how, pthread_rwlock_t *l, clock
     int rc = write ? REAL(pthread_rwlock_trywrlock)(l) : REAL(pthread_rwlock_tryrdlock)(l);
     if (rc != EBUSY)
         return rc;
-    tl_wait *w TL_WAIT_SCOPE =
-        tl_wait_begin(write ? TL_RWLOCK_WRITE : TL_RWLOCK_READ, TL_OBJ_ADDR, (uintptr_t)l);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, write ? TL_RWLOCK_WRITE : TL_RWLOCK_READ, TL_OBJ_ADDR, (uintptr_t)l);
     return rwlock_real(write, how, l, clock, t);
 }
 
@@ -152,7 +158,8 @@ TL_API int pthread_barrier_wait(pthread_barrier_t *b)
 {
     if (tl_bypass())
         return REAL(pthread_barrier_wait)(b);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_BARRIER_WAIT, TL_OBJ_ADDR, (uintptr_t)b);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_BARRIER_WAIT, TL_OBJ_ADDR, (uintptr_t)b);
     return REAL(pthread_barrier_wait)(b);
 }
 
@@ -162,7 +169,8 @@ TL_API int sem_wait(sem_t *s)
 {
     if (tl_bypass())
         return REAL(sem_wait)(s);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s);
     return REAL(sem_wait)(s);
 }
 
@@ -170,7 +178,8 @@ TL_API int sem_timedwait(sem_t *s, const struct timespec *t)
 {
     if (tl_bypass())
         return REAL(sem_timedwait)(s, t);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s);
     return REAL(sem_timedwait)(s, t);
 }
 
@@ -178,7 +187,8 @@ TL_API int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *t)
 {
     if (tl_bypass())
         return REAL(sem_clockwait)(s, clock, t);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s);
     return REAL(sem_clockwait)(s, clock, t);
 }
 
@@ -202,7 +212,8 @@ TL_API int nanosleep(const struct timespec *req, struct timespec *rem)
 {
     if (tl_bypass())
         return REAL(nanosleep)(req, rem);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_SLEEP, TL_OBJ_NONE, 0);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_SLEEP, TL_OBJ_NONE, 0);
     return REAL(nanosleep)(req, rem);
 }
 
@@ -211,7 +222,8 @@ TL_API int clock_nanosleep(clockid_t clock, int flags, const struct timespec *re
 {
     if (tl_bypass())
         return REAL(clock_nanosleep)(clock, flags, req, rem);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_SLEEP, TL_OBJ_NONE, 0);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_SLEEP, TL_OBJ_NONE, 0);
     return REAL(clock_nanosleep)(clock, flags, req, rem);
 }
 
@@ -219,7 +231,8 @@ TL_API unsigned sleep(unsigned seconds)
 {
     if (tl_bypass())
         return REAL(sleep)(seconds);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_SLEEP, TL_OBJ_NONE, 0);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_SLEEP, TL_OBJ_NONE, 0);
     return REAL(sleep)(seconds);
 }
 
@@ -227,6 +240,7 @@ TL_API int usleep(useconds_t usec)
 {
     if (tl_bypass())
         return REAL(usleep)(usec);
-    tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_SLEEP, TL_OBJ_NONE, 0);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_SLEEP, TL_OBJ_NONE, 0);
     return REAL(usleep)(usec);
 }

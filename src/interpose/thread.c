@@ -62,7 +62,8 @@ TL_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(
             pthread_attr_getdetachstate(attr, &detach);
         tl_guard++;
         tl_libunwind_load();
-        t = tl_thread_new(start, arg, detach == PTHREAD_CREATE_DETACHED, tl_stack_capture());
+        t = tl_thread_new(start, arg, detach == PTHREAD_CREATE_DETACHED,
+                          tl_stack_capture((uintptr_t)__builtin_return_address(0)));
         if (t)
             t->stack_size = stack_size(attr);
         tl_guard--;
@@ -125,30 +126,34 @@ static int call_join(pthread_t th, const join_call *c)
     return EINVAL;
 }
 
-/* Lets go of a held record when a join is cancelled (the scope unwinds) or fails. */
-static void release_held(tl_thread **t)
+static void release_held(void *t)
 {
-    if (*t)
-        tl_thread_release(*t);
+    if (t)
+        tl_thread_release(t);
 }
 
 /* The record is held across the real join: the moment the join returns, glibc may hand the same
-   pthread_t to a new thread, so the record cannot be looked up again afterwards. */
+   pthread_t to a new thread, so the record cannot be looked up again afterwards. A cancelled join
+   lets go of it through the cleanup buffer, which glibc runs as the cancellation leaves the frame. */
 static int join(pthread_t th, const join_call *c)
 {
     if (tl_bypass())
         return call_join(th, c);
-    tl_thread *t __attribute__((cleanup(release_held))) = tl_thread_hold(th);
+    tl_thread *t = tl_thread_hold(th);
+    struct _pthread_cleanup_buffer cancel;
+    _pthread_cleanup_push(&cancel, release_held, t);
     int rc;
     {
-        tl_wait *w TL_WAIT_SCOPE = tl_wait_begin(TL_JOIN, TL_OBJ_THREAD, (uintptr_t)th);
+        tl_wait_scope wait TL_WAIT_SCOPE;
+        tl_wait_begin(&wait, TL_JOIN, TL_OBJ_THREAD, (uintptr_t)th);
         rc = call_join(th, c);
     }
-    if (t && rc == 0) {
-        TL_KEEP_ERRNO;
+    _pthread_cleanup_pop(&cancel, 0);
+    TL_KEEP_ERRNO;
+    if (t && rc == 0)
         tl_thread_joined(t);
-        t = NULL;
-    }
+    else
+        release_held(t);
     return rc;
 }
 
@@ -178,13 +183,13 @@ TL_API int pthread_detach(pthread_t th)
 {
     if (tl_bypass())
         return REAL(pthread_detach)(th);
-    tl_thread *t __attribute__((cleanup(release_held))) = tl_thread_hold(th);
+    tl_thread *t = tl_thread_hold(th);
     int rc = REAL(pthread_detach)(th);
-    if (t && rc == 0) {
-        TL_KEEP_ERRNO;
+    TL_KEEP_ERRNO;
+    if (t && rc == 0)
         tl_thread_detached(t);
-        t = NULL;
-    }
+    else
+        release_held(t);
     return rc;
 }
 

@@ -41,6 +41,14 @@ _Static_assert(offsetof(pthread_mutex_t, __data.__owner) == 8, "glibc mutex: own
 _Static_assert(sizeof(((pthread_mutex_t *)0)->__data.__owner) == sizeof(int), "owner is a tid");
 _Static_assert(offsetof(pthread_rwlock_t, __data.__cur_writer) == 24, "glibc rwlock: writer at 24");
 
+/* glibc's cancellation unwinding runs the cleanup buffers a thread registered with
+   _pthread_cleanup_push as it leaves their frames (nptl/unwind.c, unwind_stop): a cleanup that runs
+   on cancellation for two calls and no setjmp, in code built without -fexceptions (which would make
+   every process load libgcc_s). Exported at GLIBC_2.34 (and 2.2.5), but not declared. */
+void _pthread_cleanup_push(struct _pthread_cleanup_buffer *buffer, void (*routine)(void *),
+                           void *arg);
+void _pthread_cleanup_pop(struct _pthread_cleanup_buffer *buffer, int execute);
+
 /* Whether a mutex is held by anyone: its lock word is not 0. One relaxed load. */
 static inline bool tl_glibc_mutex_held(pthread_mutex_t *m)
 {

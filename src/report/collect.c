@@ -83,23 +83,33 @@ static void wait_target(const tl_wait *w, tl_row *r)
     }
 }
 
+/* The unwinder, made at the first wait to unwind: it reads the modules' rules through the
+   report's symbolizer. Made before a thread is pinned, so that no thread waits for its making. */
+static tl_unwinder *unwinder(tl_report *rep, tl_unwinder **u)
+{
+    if (!*u && (rep->sym || (rep->sym = tl_symbolizer_new())))
+        *u = tl_unwinder_new(tl_symbolizer_dwfl(rep->sym));
+    return *u;
+}
+
 /* The state of a live thread that is waiting in a wrapper, with the stack of that wait. */
-static void read_wait(tl_thread *t, tl_row *r, tl_unwinder *u)
+static void read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
 {
     tl_wait *w = &t->wait;
-    if (!tl_wait_pin(w))
+    if (atomic_load(&w->phase) != TL_WAIT_BLOCKED || !unwinder(rep, u) || !tl_wait_pin(w))
         return;
     r->state = w->state;
     r->since_ns = w->since_ns;
     wait_object(w, r->object, sizeof r->object);
     wait_target(w, r);
-    r->blocked_at = tl_unwind_wait(u, w, t->stack_top, t->stack_size);
+    r->blocked_at = tl_unwind_wait(*u, w, t->stack_top, t->stack_size);
     tl_wait_unpin(w);
 }
 
 /* The registry's threads as rows, into rows (room for n), waits unwound. */
-static size_t registry_rows(tl_thread **threads, size_t n, tl_row *rows, tl_unwinder *u)
+static size_t registry_rows(tl_report *rep, tl_thread **threads, size_t n, tl_row *rows)
 {
+    tl_unwinder *u = NULL;
     uint64_t deadline = tl_now_ns() + 50000000;
     for (size_t i = 0; i < n; i++) {
         tl_thread *t = threads[i];
@@ -114,8 +124,9 @@ static size_t registry_rows(tl_thread **threads, size_t n, tl_row *rows, tl_unwi
         r->state = exited ? TL_EXITED_UNJOINED : TL_RUNNING;
         r->since_ns = exited ? t->exited_ns : 0;
         if (!exited)
-            read_wait(t, r, u);
+            read_wait(rep, t, r, &u);
     }
+    tl_unwinder_free(u);
     return n;
 }
 
@@ -141,8 +152,8 @@ static void apply_filter(tl_report *r, const tl_filter *f)
     size_t kept = 0;
     for (size_t i = 0; i < r->nrows; i++) {
         const tl_row *row = &r->rows[i];
-        if (in_baseline(f, row) || tl_rules_match(f->rules[0], r->sym, row) ||
-            tl_rules_match(f->rules[1], r->sym, row))
+        if (in_baseline(f, row) || tl_rules_match(f->rules[0], r, row) ||
+            tl_rules_match(f->rules[1], r, row))
             r->threads_total--;
         else
             r->rows[kept++] = *row;
@@ -255,14 +266,10 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     size_t ntasks = tl_proc_tids(&tids);
     tl_thread **threads;
     size_t nthreads = tl_registry_hold_all(&threads);
-    /* The modules first: the unwinder reads their rules, and the symbols their names. */
-    r->sym = tl_symbolizer_new();
-    tl_unwinder *unwinder = r->sym ? tl_unwinder_new(tl_symbolizer_dwfl(r->sym)) : NULL;
     r->rows = calloc(nthreads + ntasks + 1, sizeof *r->rows);
     if (r->rows)
-        r->nrows = registry_rows(threads, nthreads, r->rows, unwinder);
+        r->nrows = registry_rows(r, threads, nthreads, r->rows);
     tl_registry_release_all(threads, nthreads);
-    tl_unwinder_free(unwinder);
     r->now_ns = tl_now_ns();
     /* Every listed thread, its state 0 (alive, as far as we know) until the kernel is asked. */
     tl_task *task = calloc(ntasks + 1, sizeof *task);
@@ -270,7 +277,7 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     for (size_t i = 0; task && i < ntasks; i++)
         task[i].tid = tids[i];
     free(tids);
-    if (!r->rows || !task || !seen || !r->sym) {
+    if (!r->rows || !task || !seen) {
         free(seen);
         free(task);
         tl_report_free(r);
@@ -312,6 +319,16 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
         return NULL;
     }
     return r;
+}
+
+const tl_frame *tl_report_frames(tl_report *r, uintptr_t return_address, unsigned *n)
+{
+    static const tl_frame unknown = {.function = "??"};
+    if (!r->sym && !(r->sym = tl_symbolizer_new())) {
+        *n = 1;
+        return &unknown;
+    }
+    return tl_symbolize(r->sym, return_address, n);
 }
 
 const tl_stack *tl_group_stack(const tl_group *g)

@@ -60,11 +60,14 @@ typedef struct tl_report {
     size_t nresources;
     pid_t timer_helper;      /* glibc's timer thread, counted with the timers, 0 if none */
     bool every_thread_leaks; /* threads_leaked counts running threads too */
-    tl_symbolizer *sym;
+    tl_symbolizer *sym;      /* made at the first frame named: see tl_report_frames */
 } tl_report;
 
 /* NULL when out of memory. */
 tl_report *tl_report_collect(const char *trigger, const tl_filter *filter);
+/* The frames of one return address (tl_symbolize). The report's symbolizer is made at the first
+   call: a report that names no frame (a clean exit) never reads a module's symbols. */
+const tl_frame *tl_report_frames(tl_report *r, uintptr_t return_address, unsigned *n);
 void tl_report_free(tl_report *r);
 /* The one stack of a group, for formats that have room for one: where its threads wait, or,
    when no wait is recorded, where they were made. */

@@ -115,11 +115,11 @@ void tl_rules_free(tl_rules *rules)
     free(rules);
 }
 
-static bool stack_matches(tl_symbolizer *sym, const tl_stack *s, const char *pattern)
+static bool stack_matches(tl_report *r, const tl_stack *s, const char *pattern)
 {
     unsigned n;
     for (unsigned i = 0; s && i < s->depth; i++) {
-        const tl_frame *f = tl_symbolize(sym, s->pc[i], &n);
+        const tl_frame *f = tl_report_frames(r, s->pc[i], &n);
         for (unsigned j = 0; j < n; j++)
             if (glob(pattern, f[j].function))
                 return true;
@@ -127,13 +127,13 @@ static bool stack_matches(tl_symbolizer *sym, const tl_stack *s, const char *pat
     return false;
 }
 
-bool tl_rules_match(const tl_rules *rules, tl_symbolizer *sym, const tl_row *row)
+bool tl_rules_match(const tl_rules *rules, tl_report *report, const tl_row *row)
 {
     for (size_t i = 0; rules && i < rules->n; i++) {
         const struct rule *r = &rules->rule[i];
         if ((r->kind == NAME && glob(r->pattern, row->name)) ||
-            (r->kind == BLOCKED && stack_matches(sym, row->blocked_at, r->pattern)) ||
-            (r->kind == CREATED && stack_matches(sym, row->created_at, r->pattern)))
+            (r->kind == BLOCKED && stack_matches(report, row->blocked_at, r->pattern)) ||
+            (r->kind == CREATED && stack_matches(report, row->created_at, r->pattern)))
             return true;
     }
     return false;

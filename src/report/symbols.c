@@ -7,10 +7,10 @@
 
 #include "core/base.h"
 #include "core/lock.h"
+#include "core/options.h"
+#include "report/deps.h"
 
 #include <dlfcn.h>
-#include <dwarf.h>
-#include <elfutils/libdwfl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +36,23 @@ struct tl_symbolizer {
 };
 
 static char *debuginfo_path;
-static const Dwfl_Callbacks callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .debuginfo_path = &debuginfo_path,
-};
+static Dwfl_Callbacks callbacks = {.debuginfo_path = &debuginfo_path};
+
+/* Separate debug information: libdw's standard search, which asks debuginfod servers over the
+   network as its last resort when DEBUGINFOD_URLS is set. Unless the debuginfod option allows
+   that, a report looks only on this machine: by build-id, and by the standard search when no
+   server is set (it then asks none). */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                          const char *file_name, const char *debuglink_file,
+                          GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+    const char *servers = getenv("DEBUGINFOD_URLS");
+    if (tl_opt.debuginfod || !servers || !*servers)
+        return DW(dwfl_standard_find_debuginfo)(mod, userdata, modname, base, file_name,
+                                                debuglink_file, debuglink_crc, debuginfo_file_name);
+    return DW(dwfl_build_id_find_debuginfo)(mod, userdata, modname, base, file_name, debuglink_file,
+                                            debuglink_crc, debuginfo_file_name);
+}
 
 /* The modules of this process, as the executable file mappings of /proc/thread-self/maps (through
    thread-self: once main has left with pthread_exit, the zombie leader's maps read empty), and a
@@ -70,15 +82,17 @@ static tl_symbolizer *build(const char *maps_text, size_t len, uint64_t key)
     if (!s)
         return NULL;
     s->key = key;
-    FILE *maps = maps_text ? fmemopen((void *)maps_text, len, "r") : NULL;
-    s->dwfl = maps ? dwfl_begin(&callbacks) : NULL;
+    FILE *maps = maps_text && tl_deps_load() ? fmemopen((void *)maps_text, len, "r") : NULL;
+    callbacks.find_elf = DW(dwfl_linux_proc_find_elf);
+    callbacks.find_debuginfo = find_debuginfo;
+    s->dwfl = maps ? DW(dwfl_begin)(&callbacks) : NULL;
     if (s->dwfl) {
-        dwfl_report_begin(s->dwfl);
-        if (dwfl_linux_proc_maps_report(s->dwfl, maps) != 0)
+        DW(dwfl_report_begin)(s->dwfl);
+        if (DW(dwfl_linux_proc_maps_report)(s->dwfl, maps) != 0)
             tl_warn("cannot read this process's modules (%s); frames will have no names",
-                    dwfl_errmsg(-1));
-        dwfl_report_end(s->dwfl, NULL, NULL);
-    } else {
+                    DW(dwfl_errmsg)(-1));
+        DW(dwfl_report_end)(s->dwfl, NULL, NULL);
+    } else if (!maps_text) {
         tl_warn("cannot read /proc/thread-self/maps; frames will have no names");
     }
     if (maps)
@@ -99,7 +113,7 @@ static void destroy(tl_symbolizer *s)
         free(e);
     }
     if (s->dwfl)
-        dwfl_end(s->dwfl);
+        DW(dwfl_end)(s->dwfl);
     free(s);
 }
 
@@ -146,8 +160,9 @@ static void set_name(tl_symbolizer *s, sym_entry *e, unsigned i, const char *nam
 static const char *die_name(Dwarf_Die *die)
 {
     Dwarf_Attribute attr;
-    const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
-    return name ? name : dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+    const char *name =
+        DW(dwarf_formstring)(DW(dwarf_attr_integrate)(die, DW_AT_linkage_name, &attr));
+    return name ? name : DW(dwarf_formstring)(DW(dwarf_attr_integrate)(die, DW_AT_name, &attr));
 }
 
 /* Frames for the functions inlined at pc, innermost first; each one's caller line is the
@@ -155,13 +170,13 @@ static const char *die_name(Dwarf_Die *die)
 static void expand_inlined(tl_symbolizer *s, sym_entry *e, Dwfl_Module *m, Dwarf_Addr pc)
 {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = dwfl_module_addrdie(m, pc, &bias), *scopes = NULL;
-    int nscopes = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+    Dwarf_Die *cu = DW(dwfl_module_addrdie)(m, pc, &bias), *scopes = NULL;
+    int nscopes = cu ? DW(dwarf_getscopes)(cu, pc - bias, &scopes) : 0;
     Dwarf_Files *files = NULL;
     if (nscopes > 0)
-        dwarf_getsrcfiles(cu, &files, NULL);
+        DW(dwarf_getsrcfiles)(cu, &files, NULL);
     for (int i = 0; i < nscopes && e->nframes < MAX_INLINED; i++) {
-        if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+        if (DW(dwarf_tag)(&scopes[i]) != DW_TAG_inlined_subroutine)
             continue;
         const char *name = die_name(&scopes[i]);
         set_name(s, e, e->nframes - 1, name ? name : "??");
@@ -172,9 +187,10 @@ static void expand_inlined(tl_symbolizer *s, sym_entry *e, Dwfl_Module *m, Dwarf
         caller->function = "??";
         caller->file = NULL;
         caller->line = 0;
-        if (files && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &file) == 0 &&
-            dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &line) == 0) {
-            caller->file = dwarf_filesrc(files, file, NULL, NULL);
+        if (files &&
+            DW(dwarf_formudata)(DW(dwarf_attr)(&scopes[i], DW_AT_call_file, &attr), &file) == 0 &&
+            DW(dwarf_formudata)(DW(dwarf_attr)(&scopes[i], DW_AT_call_line, &attr), &line) == 0) {
+            caller->file = DW(dwarf_filesrc)(files, file, NULL, NULL);
             caller->line = (unsigned)line;
         }
     }
@@ -189,15 +205,15 @@ static void resolve(tl_symbolizer *s, sym_entry *e)
     e->nframes = 1;
     f->function = "??";
     f->offset = pc;
-    Dwfl_Module *m = s->dwfl ? dwfl_addrmodule(s->dwfl, pc) : NULL;
+    Dwfl_Module *m = s->dwfl ? DW(dwfl_addrmodule)(s->dwfl, pc) : NULL;
     if (!m)
         return;
-    f->module = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (dwfl_module_getelf(m, &bias))
+    f->module = DW(dwfl_module_info)(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (DW(dwfl_module_getelf)(m, &bias))
         f->offset = pc - bias;
-    Dwfl_Line *line = dwfl_module_getsrc(m, pc);
+    Dwfl_Line *line = DW(dwfl_module_getsrc)(m, pc);
     int lineno = 0;
-    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+    const char *file = line ? DW(dwfl_lineinfo)(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
     if (file && lineno > 0) {
         f->file = file;
         f->line = (unsigned)lineno;
@@ -205,7 +221,7 @@ static void resolve(tl_symbolizer *s, sym_entry *e)
     expand_inlined(s, e, m, pc);
     GElf_Sym sym;
     GElf_Off off;
-    const char *name = dwfl_module_addrinfo(m, pc, &off, &sym, NULL, NULL, NULL);
+    const char *name = DW(dwfl_module_addrinfo)(m, pc, &off, &sym, NULL, NULL, NULL);
     if (name)
         set_name(s, e, e->nframes - 1, name);
 }

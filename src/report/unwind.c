@@ -15,9 +15,8 @@
 
 #include "core/options.h"
 #include "platform/platform.h"
+#include "report/deps.h"
 
-#include <dwarf.h>
-#include <elfutils/libdwfl.h>
 #include <stdlib.h>
 #include <uthash.h>
 
@@ -87,7 +86,7 @@ static where find_register(Dwarf_Frame *frame, int reg, int64_t *off)
 {
     Dwarf_Op mem[3], *ops;
     size_t n;
-    if (dwarf_frame_register(frame, reg, mem, &ops, &n) != 0)
+    if (DW(dwarf_frame_register)(frame, reg, mem, &ops, &n) != 0)
         return OTHER;
     if (n == 0)
         return ops ? KEPT : UNDEFINED;
@@ -103,17 +102,17 @@ static where find_register(Dwarf_Frame *frame, int reg, int64_t *off)
 
 static void learn(tl_unwinder *u, rule *r)
 {
-    Dwfl_Module *mod = u->dwfl ? dwfl_addrmodule(u->dwfl, r->pc) : NULL;
+    Dwfl_Module *mod = u->dwfl ? DW(dwfl_addrmodule)(u->dwfl, r->pc) : NULL;
     Dwarf_Addr bias, start, end;
-    Dwarf_CFI *cfi = mod ? dwfl_module_eh_cfi(mod, &bias) : NULL;
+    Dwarf_CFI *cfi = mod ? DW(dwfl_module_eh_cfi)(mod, &bias) : NULL;
     Dwarf_Frame *frame = NULL;
     Dwarf_Op *cfa;
     size_t n;
     bool signal_frame;
-    if (!cfi || dwarf_cfi_addrframe(cfi, r->pc - bias, &frame) != 0)
+    if (!cfi || DW(dwarf_cfi_addrframe)(cfi, r->pc - bias, &frame) != 0)
         return;
-    if (dwarf_frame_info(frame, &start, &end, &signal_frame) == TL_DWARF_RA && !signal_frame &&
-        dwarf_frame_cfa(frame, &cfa, &n) == 0 && n == 1 && cfa[0].atom == DW_OP_bregx &&
+    if (DW(dwarf_frame_info)(frame, &start, &end, &signal_frame) == TL_DWARF_RA && !signal_frame &&
+        DW(dwarf_frame_cfa)(frame, &cfa, &n) == 0 && n == 1 && cfa[0].atom == DW_OP_bregx &&
         (cfa[0].number == TL_DWARF_SP || cfa[0].number == TL_DWARF_FP)) {
         r->cfa_reg = (int)cfa[0].number;
         r->cfa_off = (int64_t)cfa[0].number2;

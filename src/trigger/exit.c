@@ -8,6 +8,7 @@
 #include "trigger/output.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Threads still running at exit get grace_ms to finish, polled with a growing sleep, so that a
@@ -28,9 +29,21 @@ static void grace(void)
     }
 }
 
+/* A program that never made a thread or a resource, and has no thread but main, has nothing a
+   text report would show: one stat tells, and the report is skipped (most processes a shell or a
+   build starts are such). The machine formats are always written. */
+static bool nothing_to_say(void)
+{
+    struct stat task; /* /proc/self/task has two links more than threads */
+    return (tl_opt.format == TL_FMT_TEXT || tl_opt.format == TL_FMT_FULL) && tl_registry_empty() &&
+           tl_resource_none() && stat("/proc/self/task", &task) == 0 && task.st_nlink == 3;
+}
+
 static void report_at_exit(void)
 {
     size_t leaked = 0;
+    if (nothing_to_say())
+        return;
     tl_guard++;
     grace();
     tl_report *r = tl_report_collect("exit", &(tl_filter){.rules = {tl_rules_of_file()}});

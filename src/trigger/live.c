@@ -190,10 +190,16 @@ static void serve(void)
     }
 }
 
-/* The helper's job: rename it if the program took the signal, then answer the requests. Our
-   signal waits while it serves: a report's reads are never cut short by it. */
-static void serve_all(void)
+/* The helper's job: name it at its start, rename it if the program took the signal, then answer
+   the requests. Our signal waits while it serves: a report's reads are never cut short by it. */
+static uint64_t serve_all(uint64_t now_ns)
 {
+    (void)now_ns;
+    static bool named;
+    if (!named) {
+        named = true;
+        name_helper();
+    }
     if (atomic_exchange(&live.taken, false)) {
         name_helper();
         if (!live.warned) {
@@ -209,6 +215,7 @@ static void serve_all(void)
     pthread_sigmask(SIG_BLOCK, &set, &idle);
     serve();
     pthread_sigmask(SIG_SETMASK, &idle, NULL);
+    return 0;
 }
 
 /* Before main. A signal that already has a handler (or is ignored) is the program's. */
@@ -232,7 +239,7 @@ void tl_live_start(void)
     }
     tl_guard--;
     live.plain_served = atomic_load(&live.plain);
-    tl_helper_job(name_helper, serve_all);
+    tl_helper_add(serve_all);
 }
 
 void tl_live_fork_child(void)

@@ -78,9 +78,22 @@ def message_queue_never_closed_is_a_resource():
 
 @test
 def pipe_never_closed_is_a_resource_counted_once():
-    rep, _ = report("io", "pipe_kept")
+    rep, _ = report("io", "pipe_kept_threaded")
     expect_eq([(r["kind"], r["count"]) for r in rep["resources"]], [("pipe", 1)], "resources")
     expect_eq(functions(rep["resources"][0]["created_at"])[:2], ["make_pipe", "main"], "created_at")
+
+
+@test
+def a_pipe_made_before_any_thread_names_the_function_that_made_it():
+    # pipe() is async-signal-safe, so it cannot load libunwind: before the first thread, and
+    # without libgcc_s (which C programs lack, and the ASan runtime brings), the creation stack is
+    # the caller's frame alone.
+    rep, _ = report("io", "pipe_kept")
+    (res,) = rep["resources"]
+    frames = user_frames(res["created_at"])
+    expect_eq((frames[0]["function"], frames[0]["line"]),
+              ("make_pipe", source_line("io.c", "exit(91)") - 1), "the calling function, and line")
+    expect(len(frames) == 1 or PRELOAD_FIRST, f"one frame without libgcc_s: {functions(frames)}")
 
 
 @test

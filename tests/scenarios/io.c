@@ -2,6 +2,7 @@
    block_in_MODE, started by start. Modes: pipe_read, pipe_write, socket_read, socket_read_via_read,
    socket_write, accept, poll, epoll_wait, select, mq_receive, mq_send; and
    pipe_kept / pipe_closed   a pipe made by make_pipe, left open / closed
+   pipe_kept_threaded        the same, in a process that has started a thread before
    pipe_copy_kept            both ends closed, but a dup of one kept
    nonblocking               reads of empty non-blocking pipes, printed
    restart                   a pipe read interrupted by a signal with SA_RESTART, printed
@@ -39,6 +40,11 @@ BLOCKER(epoll_wait, struct epoll_event e; epoll_wait(epfd, &e, 1, -1))
 BLOCKER(select, fd_set r; FD_ZERO(&r); FD_SET(fds[0], &r); select(fds[0] + 1, &r, NULL, NULL, NULL))
 BLOCKER(mq_receive, char m[64]; mq_receive(queue, m, sizeof m, NULL))
 BLOCKER(mq_send, for (;;) mq_send(queue, "x", 1, 0))
+
+static void *nothing(void *arg)
+{
+    return arg;
+}
 
 static void make_pipe(void)
 {
@@ -84,6 +90,12 @@ int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
     void (*launch)(void *(*)(void *)) = launcher(&mode);
+    if (strcmp(mode, "pipe_kept_threaded") == 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, nothing, NULL);
+        pthread_join(t, NULL);
+        mode = "pipe_kept";
+    }
     make_pipe();
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
         exit(94);
