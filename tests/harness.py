@@ -48,8 +48,10 @@ TESTS = {}  # name -> (function, label)
 
 
 def test(fn):
-    """Registers a test; its label is the module it is defined in (ctest -L LABEL)."""
-    TESTS[fn.__name__] = (fn, fn.__module__.rsplit(".", 1)[-1])
+    """Registers a test. Its ctest label (ctest -L LABEL) is the module's LABEL when it sets one
+    before its tests (several modules may share a label: real), else the module's name."""
+    module = sys.modules[fn.__module__]
+    TESTS[fn.__name__] = (fn, getattr(module, "LABEL", fn.__module__.rsplit(".", 1)[-1]))
     return fn
 
 
