@@ -12,6 +12,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,33 +55,42 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
                                             debuglink_crc, debuginfo_file_name);
 }
 
-/* The modules of this process, as the executable file mappings of /proc/thread-self/maps (through
-   thread-self: once main has left with pthread_exit, the zombie leader's maps read empty), and a
-   hash of them that ignores everything else (thread stacks come and go with threads). */
-static char *read_maps(size_t *len, uint64_t *key)
+/* Which modules are loaded: dl_iterate_phdr counts every load and unload, so that a report finds
+   out without reading /proc (whose maps list every thread's stack: 20,000 lines with 10,000
+   threads). */
+static int count_loads(struct dl_phdr_info *info, size_t size, void *key)
+{
+    (void)size;
+    *(uint64_t *)key = info->dlpi_adds << 32 | info->dlpi_subs;
+    return 1;
+}
+
+/* The file mappings of this process, as dwfl_linux_proc_maps_report reads them: from
+   /proc/thread-self/maps (once main has left with pthread_exit, the zombie leader's maps read
+   empty), without the anonymous ones. */
+static char *read_maps(size_t *len)
 {
     char *text = NULL, line[PATH_MAX + 128];
-    FILE *maps = fopen("/proc/thread-self/maps", "re"), *all = open_memstream(&text, len);
-    *key = 1469598103934665603u; /* FNV-1a */
-    while (maps && all && fgets(line, sizeof line, maps)) {
-        fputs(line, all);
-        char perms[8] = "";
-        if (sscanf(line, "%*s %7s", perms) == 1 && perms[2] == 'x' && strchr(line, '/'))
-            for (const char *c = line; *c; c++)
-                *key = (*key ^ (unsigned char)*c) * 1099511628211u;
-    }
+    FILE *maps = fopen("/proc/thread-self/maps", "re"), *files = open_memstream(&text, len);
+    while (maps && files && fgets(line, sizeof line, maps))
+        if (strchr(line, '/') || strstr(line, "[vdso]"))
+            fputs(line, files);
     if (maps)
         fclose(maps);
-    if (all && fclose(all) != 0)
+    if (files && fclose(files) != 0)
         text = NULL;
     return maps ? text : (free(text), NULL);
 }
 
-static tl_symbolizer *build(const char *maps_text, size_t len, uint64_t key)
+static tl_symbolizer *build(uint64_t key)
 {
+    size_t len = 0;
+    char *maps_text = read_maps(&len);
     tl_symbolizer *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        free(maps_text);
         return NULL;
+    }
     s->key = key;
     FILE *maps = maps_text && tl_deps_load() ? fmemopen((void *)maps_text, len, "r") : NULL;
     callbacks.find_elf = DW(dwfl_linux_proc_find_elf);
@@ -97,6 +107,7 @@ static tl_symbolizer *build(const char *maps_text, size_t len, uint64_t key)
     }
     if (maps)
         fclose(maps);
+    free(maps_text);
     /* C++ names read better demangled; libstdc++ is there in every C++ program. */
     *(void **)&s->demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");
     return s;
@@ -117,30 +128,28 @@ static void destroy(tl_symbolizer *s)
     free(s);
 }
 
-/* Reading a module's DWARF is most of a report's cost (libc's alone takes tens of ms), so one
-   symbolizer is kept from report to report while the modules stay the same. A report that finds
-   it in use by another makes its own. */
+/* Reading a module's DWARF is most of a report's cost, so one symbolizer is kept from report to
+   report while the modules stay the same (dl_iterate_phdr's load and unload counts). A report that
+   finds it in use by another makes its own. */
 static tl_lock shared_lock;
 static tl_symbolizer *shared;
 
 tl_symbolizer *tl_symbolizer_new(void)
 {
-    size_t len = 0;
-    uint64_t key;
-    char *maps = read_maps(&len, &key);
+    uint64_t key = 0;
     tl_symbolizer *s;
+    dl_iterate_phdr(count_loads, &key);
     if (tl_lock_try(&shared_lock)) {
         if (!shared || shared->key != key) {
             if (shared)
                 destroy(shared);
-            shared = build(maps, len, key);
+            shared = build(key);
         }
         if (!(s = shared))
             tl_lock_release(&shared_lock);
     } else {
-        s = build(maps, len, key);
+        s = build(key);
     }
-    free(maps);
     return s;
 }
 
@@ -197,6 +206,22 @@ static void expand_inlined(tl_symbolizer *s, sym_entry *e, Dwfl_Module *m, Dwarf
     free(scopes);
 }
 
+/* The C and C++ runtimes: their frames are named from their ELF symbols only. Their own files and
+   lines tell a reader nothing (./nptl/pthread_create.c:442), and their DWARF is costly: libdw
+   inflates every compressed debug section of a module when it first reads its DWARF, ~100 ms for
+   libc's separate debug file, which was most of a first report's time. */
+static bool runtime_module(const char *path)
+{
+    static const char *const runtimes[] = {"libc.so.",     "ld-linux", "libstdc++.so.",
+                                           "libgcc_s.so.", "libm.so.", "libpthread.so."};
+    const char *base = path ? strrchr(path, '/') : NULL;
+    base = base ? base + 1 : path;
+    for (size_t i = 0; base && i < TL_LENGTH(runtimes); i++)
+        if (strncmp(base, runtimes[i], strlen(runtimes[i])) == 0)
+            return true;
+    return false;
+}
+
 static void resolve(tl_symbolizer *s, sym_entry *e)
 {
     /* A return address points after the call: look up the call instruction itself. */
@@ -211,14 +236,16 @@ static void resolve(tl_symbolizer *s, sym_entry *e)
     f->module = DW(dwfl_module_info)(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
     if (DW(dwfl_module_getelf)(m, &bias))
         f->offset = pc - bias;
-    Dwfl_Line *line = DW(dwfl_module_getsrc)(m, pc);
-    int lineno = 0;
-    const char *file = line ? DW(dwfl_lineinfo)(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-    if (file && lineno > 0) {
-        f->file = file;
-        f->line = (unsigned)lineno;
+    if (!runtime_module(f->module)) {
+        Dwfl_Line *line = DW(dwfl_module_getsrc)(m, pc);
+        int lineno = 0;
+        const char *file = line ? DW(dwfl_lineinfo)(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+        if (file && lineno > 0) {
+            f->file = file;
+            f->line = (unsigned)lineno;
+        }
+        expand_inlined(s, e, m, pc);
     }
-    expand_inlined(s, e, m, pc);
     GElf_Sym sym;
     GElf_Off off;
     const char *name = DW(dwfl_module_addrinfo)(m, pc, &off, &sym, NULL, NULL, NULL);
