@@ -1,5 +1,6 @@
 """What every scenario test uses: running programs under the library, reading reports, checks."""
 import gzip
+import shutil
 import json
 import os
 import re

@@ -46,7 +46,16 @@ typedef enum {
 const char *tl_state_name(tl_state s);
 
 enum { TL_WAIT_IDLE, TL_WAIT_WRITING, TL_WAIT_BLOCKED, TL_WAIT_PINNED, TL_WAIT_PINNED_WAITED };
-typedef enum { TL_OBJ_NONE, TL_OBJ_ADDR, TL_OBJ_FD, TL_OBJ_THREAD } tl_object_kind;
+/* What a wait's object is. TL_OBJ_FD_UNLEARNT: a descriptor whose kind the table has not learnt
+   yet (fdtable.h); the state says read or write (pipe_read, pipe_write), the report learns the
+   rest. */
+typedef enum {
+    TL_OBJ_NONE,
+    TL_OBJ_ADDR,
+    TL_OBJ_FD,
+    TL_OBJ_FD_UNLEARNT,
+    TL_OBJ_THREAD
+} tl_object_kind;
 
 typedef struct tl_wait {
     atomic_int phase;

@@ -10,13 +10,16 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-static void made(tl_res_kind kind, uintptr_t id, uintptr_t caller)
+/* The stack that made a queue or timer: neither mq_open nor timer_create is async-signal-safe,
+   so libunwind may be loaded here. */
+static const tl_stack *made_at(uintptr_t caller)
 {
     TL_KEEP_ERRNO;
     tl_guard++;
-    tl_libunwind_load(); /* neither mq_open nor timer_create is async-signal-safe */
-    tl_resource_add(kind, id, tl_stack_capture(caller));
+    tl_libunwind_load();
+    const tl_stack *stack = tl_stack_capture(caller);
     tl_guard--;
+    return stack;
 }
 
 /* ---- message queues (a queue descriptor is a file descriptor on Linux) ---- */
@@ -35,24 +38,18 @@ TL_API mqd_t mq_open(const char *name, int oflag, ...)
     mqd_t q = REAL(mq_open)(name, oflag, mode, attr);
     if (tl_bypass() || q == (mqd_t)-1)
         return q;
-    tl_fd_set(q, TL_FD_MQUEUE | (oflag & O_NONBLOCK ? TL_FD_NONBLOCK : 0));
     struct stat st; /* the queue's inode: the same for every descriptor of it */
-    if (tl_sys(SYS_fstat, q, (long)&st, 0, 0, 0, 0) == 0)
-        tl_fd_set_id(q, (uint32_t)st.st_ino);
-    made(TL_RES_MQUEUE, (uintptr_t)q, (uintptr_t)__builtin_return_address(0));
+    uint32_t id = tl_sys(SYS_fstat, q, (long)&st, 0, 0, 0, 0) == 0 ? (uint32_t)st.st_ino : 0;
+    tl_fd_made(q, TL_FD_MQUEUE | (oflag & O_NONBLOCK ? TL_FD_NONBLOCK : 0), id,
+               made_at((uintptr_t)__builtin_return_address(0)));
     return q;
 }
 
 TL_API int mq_close(mqd_t q)
 {
     int rc = REAL(mq_close)(q);
-    if (!tl_bypass() && rc == 0) {
-        TL_KEEP_ERRNO;
-        tl_guard++;
-        tl_fd_set(q, TL_FD_UNKNOWN);
-        tl_resource_closed(q);
-        tl_guard--;
-    }
+    if (!tl_bypass() && rc == 0)
+        tl_fd_closed(q);
     return rc;
 }
 
@@ -66,7 +63,7 @@ static inline tl_state queue_state(mqd_t q, tl_state state)
         return TL_RUNNING;
     if (state == TL_MQ_SEND && (key = tl_fd_waker_key(q)))
         tl_waker_note(key);
-    return tl_fd_kind(q) == TL_FD_MQUEUE ? state : TL_RUNNING;
+    return tl_fd_waits(q) == TL_FD_OTHER ? TL_RUNNING : state;
 }
 
 TL_API int mq_send(mqd_t q, const char *msg, size_t len, unsigned prio)
@@ -122,7 +119,7 @@ TL_API int tl_timer_create(clockid_t clock, struct sigevent *ev, timer_t *timer)
     TL_KEEP_ERRNO;
     tl_timer_helper_after(searching, rc == 0);
     if (rc == 0)
-        made(TL_RES_TIMER, (uintptr_t)*timer, (uintptr_t)__builtin_return_address(0));
+        tl_timer_made(*timer, made_at((uintptr_t)__builtin_return_address(0)));
     return rc;
 }
 
@@ -132,7 +129,7 @@ TL_API int tl_timer_delete(timer_t timer)
     if (!tl_bypass() && rc == 0) {
         TL_KEEP_ERRNO;
         tl_guard++;
-        tl_resource_remove(TL_RES_TIMER, (uintptr_t)timer);
+        tl_timer_deleted(timer);
         tl_guard--;
     }
     return rc;

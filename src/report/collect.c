@@ -48,7 +48,8 @@ static void wait_object(const tl_wait *w, char *buf, size_t len)
     switch (w->kind) {
     case TL_OBJ_NONE: buf[0] = 0; break;
     case TL_OBJ_ADDR: snprintf(buf, len, "0x%lx", (unsigned long)w->object); break;
-    case TL_OBJ_FD: snprintf(buf, len, "fd %d", (int)w->object); break;
+    case TL_OBJ_FD:
+    case TL_OBJ_FD_UNLEARNT: snprintf(buf, len, "fd %d", (int)w->object); break;
     case TL_OBJ_THREAD:
         if ((target = tl_registry_tid_of((pthread_t)w->object)))
             snprintf(buf, len, "tid %d", (int)target);
@@ -83,6 +84,19 @@ static void wait_target(const tl_wait *w, tl_row *r)
     }
 }
 
+/* A read or write on a descriptor whose kind was not learnt when it began: a pipe's, a socket's,
+   or a wait on anything else (a terminal, say). The thread is pinned in the call, so the
+   descriptor is the one it waits on, unless another thread closed it and got its number back. */
+static tl_state fd_state(const tl_wait *w)
+{
+    bool out = w->state == TL_PIPE_WRITE;
+    switch (tl_fd_kind((int)w->object) & TL_FD_KIND) {
+    case TL_FD_PIPE: return w->state;
+    case TL_FD_SOCKET: return out ? TL_SOCKET_WRITE : TL_SOCKET_READ;
+    default: return TL_WAITING;
+    }
+}
+
 /* The unwinder, made at the first wait to unwind: it reads the modules' rules through the
    report's symbolizer. Made before a thread is pinned, so that no thread waits for its making. */
 static tl_unwinder *unwinder(tl_report *rep, tl_unwinder **u)
@@ -98,7 +112,7 @@ static void read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
     tl_wait *w = &t->wait;
     if (atomic_load(&w->phase) != TL_WAIT_BLOCKED || !unwinder(rep, u) || !tl_wait_pin(w))
         return;
-    r->state = w->state;
+    r->state = w->kind == TL_OBJ_FD_UNLEARNT ? fd_state(w) : w->state;
     r->since_ns = w->since_ns;
     wait_object(w, r->object, sizeof r->object);
     wait_target(w, r);

@@ -33,6 +33,18 @@ trap 'rm -rf "$data"' EXIT
 head -c 1G /dev/zero > "$data/zeros"
 cat "$data/zeros" > /dev/null
 bench "read 1 GiB in 4 KiB blocks" "$build/bin/bench-file_read" "$data/zeros"
+# File-heavy programs: open, read and close 10,000 small files (issue 17's target: 1.02), and
+# ripgrep, tar and find over /usr/share/doc when they are installed.
+mkdir "$data/tree"
+"$build/bin/bench-files" --make "$data/tree" 10000
+bench "open+read+close 10,000 small files x5" "$build/bin/bench-files" "$data/tree" 5
+wall() { local a b; a=$(date +%s.%N); "$@" > /dev/null 2>&1; b=$(date +%s.%N); echo "$b - $a" | bc -l; }
+export -f wall
+if command -v rg > /dev/null; then
+  bench "rg -c the /usr/share/doc" bash -c 'wall rg -c the /usr/share/doc'
+fi
+bench "tar cf - /usr/share/doc" bash -c 'wall tar cf - /usr/share/doc'
+bench "find /usr/share/doc -type f -exec cat {} +" bash -c 'wall find /usr/share/doc -type f -exec cat {} +'
 head -c 100M /dev/urandom | base64 > "$data/text"
 xz_seconds() { local a b; a=$(date +%s.%N); xz -T2 -1 -c "$data/text" > /dev/null; b=$(date +%s.%N); echo "$b - $a" | bc -l; }
 export -f xz_seconds; export data
