@@ -23,6 +23,10 @@ class Failure(Exception):
     pass
 
 
+class Skip(Exception):
+    """A test that cannot run here; its message says why. ctest shows it as skipped (status 77)."""
+
+
 def expect(cond, what):
     if not cond:
         raise Failure(what)

@@ -30,6 +30,9 @@ def main():
     except harness.Failure as e:
         print(f"FAIL {sys.argv[1]}: {e}")
         sys.exit(1)
+    except harness.Skip as e:
+        print(f"SKIP {sys.argv[1]}: {e}")
+        sys.exit(77)
     print(f"ok {sys.argv[1]}")
 
 

@@ -86,3 +86,17 @@ def pprof_report_is_a_gzipped_profile_with_a_sample_per_group():
               "labels")
     expect_eq([f for f in stack if not re.fullmatch(INTERCEPTOR, f)][:1], ["wait_forever"],
               "the stack of the wait, innermost first")
+
+
+@test
+def pprof_report_of_a_thread_with_no_stack_is_whole():
+    # An untracked thread has no creation stack, and glibc's timer thread no wait: empty messages,
+    # which the encoder must write without touching a NULL buffer (UBSan's memcpy check).
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.pb.gz")
+        p = run("timer_helper", "stuck", options=f"format=pprof:output={path}")
+        expect_eq(p.returncode, 0, f"exit status; stderr: {p.stderr}")
+        prof = read_pprof(path)
+    samples = prof["samples"]
+    expect(any(labels.get("state") == "waiting" and values == [1] for values, labels, _ in samples),
+           f"the untracked thread's sample: {samples}")
