@@ -157,6 +157,8 @@ tl_symbolizer *tl_symbolizer_new(void)
 static void set_name(tl_symbolizer *s, sym_entry *e, unsigned i, const char *name)
 {
     int status = -1;
+    free(e->names[i]);
+    e->names[i] = NULL;
     if (s->demangle && strncmp(name, "_Z", 2) == 0)
         e->names[i] = s->demangle(name, NULL, NULL, &status);
     if (status != 0) {
@@ -166,29 +168,71 @@ static void set_name(tl_symbolizer *s, sym_entry *e, unsigned i, const char *nam
     e->frames[i].function = e->names[i] ? e->names[i] : name;
 }
 
-static const char *die_name(Dwarf_Die *die)
+/* The name of frame i from a function's DIE: its linkage name (demangled by set_name), or its plain
+   name qualified by the namespaces and classes around its declaration, as a linkage name would
+   be ("std::condition_variable::wait<...>", not "wait<...>"). */
+static void name_from_die(tl_symbolizer *s, sym_entry *e, unsigned i, Dwarf_Die *die)
 {
     Dwarf_Attribute attr;
     const char *name =
         DW(dwarf_formstring)(DW(dwarf_attr_integrate)(die, DW_AT_linkage_name, &attr));
-    return name ? name : DW(dwarf_formstring)(DW(dwarf_attr_integrate)(die, DW_AT_name, &attr));
+    if (name) {
+        set_name(s, e, i, name);
+        return;
+    }
+    if (!(name = DW(dwarf_formstring)(DW(dwarf_attr_integrate)(die, DW_AT_name, &attr)))) {
+        set_name(s, e, i, "??");
+        return;
+    }
+    /* The declaration: through an inlined instance's origin, and a definition's specification. */
+    Dwarf_Die decl = *die, next;
+    while (DW(dwarf_formref_die)(DW(dwarf_attr)(&decl, DW_AT_abstract_origin, &attr), &next) ||
+           DW(dwarf_formref_die)(DW(dwarf_attr)(&decl, DW_AT_specification, &attr), &next))
+        decl = next;
+    Dwarf_Die *outer = NULL;
+    int n = DW(dwarf_getscopes_die)(&decl, &outer); /* decl first, the compile unit last */
+    char qualified[1024];
+    size_t len = 0;
+    for (int j = n - 2; j >= 1 && len < sizeof qualified; j--) {
+        int tag = DW(dwarf_tag)(&outer[j]);
+        const char *scope = DW(dwarf_formstring)(DW(dwarf_attr)(&outer[j], DW_AT_name, &attr));
+        if (scope && (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+                      tag == DW_TAG_structure_type || tag == DW_TAG_union_type))
+            len += (size_t)snprintf(qualified + len, sizeof qualified - len, "%s::", scope);
+    }
+    free(outer);
+    if (len < sizeof qualified)
+        snprintf(qualified + len, sizeof qualified - len, "%s", name);
+    set_name(s, e, i, qualified);
 }
 
-/* Frames for the functions inlined at pc, innermost first; each one's caller line is the
-   DW_AT_call_line of the inlined scope. Leaves the outermost function to the ELF symbol. */
+/* Frames for the functions inlined at pc, innermost first, as addr2line -i prints them: each level
+   of the chain is a frame, its line the call line (DW_AT_call_file, DW_AT_call_line) of the level
+   inside it. The chain is the nesting of the DIEs that hold pc (dwarf_getscopes follows an inlined
+   instance to its abstract origin's scopes instead, and loses the callers). The outermost
+   function is named by its ELF symbol, or its DIE. */
 static void expand_inlined(tl_symbolizer *s, sym_entry *e, Dwfl_Module *m, Dwarf_Addr pc)
 {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = DW(dwfl_module_addrdie)(m, pc, &bias), *scopes = NULL;
-    int nscopes = cu ? DW(dwarf_getscopes)(cu, pc - bias, &scopes) : 0;
+    Dwarf_Die *cu = DW(dwfl_module_addrdie)(m, pc, &bias), *scopes = NULL, *chain = NULL;
+    if (!cu || DW(dwarf_getscopes)(cu, pc - bias, &scopes) <= 0) {
+        free(scopes);
+        return;
+    }
+    Dwarf_Die innermost = scopes[0];
+    free(scopes);
+    int n = DW(dwarf_getscopes_die)(&innermost, &chain);
     Dwarf_Files *files = NULL;
-    if (nscopes > 0)
-        DW(dwarf_getsrcfiles)(cu, &files, NULL);
-    for (int i = 0; i < nscopes && e->nframes < MAX_INLINED; i++) {
-        if (DW(dwarf_tag)(&scopes[i]) != DW_TAG_inlined_subroutine)
+    DW(dwarf_getsrcfiles)(cu, &files, NULL);
+    for (int i = 0; i < n && e->nframes < MAX_INLINED; i++) {
+        int tag = DW(dwarf_tag)(&chain[i]);
+        if (tag == DW_TAG_subprogram) {
+            name_from_die(s, e, e->nframes - 1, &chain[i]);
+            break;
+        }
+        if (tag != DW_TAG_inlined_subroutine)
             continue;
-        const char *name = die_name(&scopes[i]);
-        set_name(s, e, e->nframes - 1, name ? name : "??");
+        name_from_die(s, e, e->nframes - 1, &chain[i]);
         Dwarf_Attribute attr;
         Dwarf_Word file = 0, line = 0;
         tl_frame *caller = &e->frames[e->nframes++];
@@ -197,13 +241,13 @@ static void expand_inlined(tl_symbolizer *s, sym_entry *e, Dwfl_Module *m, Dwarf
         caller->file = NULL;
         caller->line = 0;
         if (files &&
-            DW(dwarf_formudata)(DW(dwarf_attr)(&scopes[i], DW_AT_call_file, &attr), &file) == 0 &&
-            DW(dwarf_formudata)(DW(dwarf_attr)(&scopes[i], DW_AT_call_line, &attr), &line) == 0) {
+            DW(dwarf_formudata)(DW(dwarf_attr)(&chain[i], DW_AT_call_file, &attr), &file) == 0 &&
+            DW(dwarf_formudata)(DW(dwarf_attr)(&chain[i], DW_AT_call_line, &attr), &line) == 0) {
             caller->file = DW(dwarf_filesrc)(files, file, NULL, NULL);
             caller->line = (unsigned)line;
         }
     }
-    free(scopes);
+    free(chain);
 }
 
 /* The C and C++ runtimes: their frames are named from their ELF symbols only. Their own files and

@@ -100,3 +100,36 @@ def pprof_report_of_a_thread_with_no_stack_is_whole():
     samples = prof["samples"]
     expect(any(labels.get("state") == "waiting" and values == [1] for values, labels, _ in samples),
            f"the untracked thread's sample: {samples}")
+
+
+def addr2line_inlines(module, address):
+    """eu-addr2line -i's frames for one address: [(function, file basename, line)]."""
+    p = subprocess.run(["eu-addr2line", "-i", "-f", "-C", "-e", module, address],
+                       capture_output=True, text=True, check=True)
+    lines = p.stdout.splitlines()
+    frames = []
+    for function, where in zip(lines[0::2], lines[1::2]):
+        path, line = where.split(":")[:2]
+        frames.append((function.split(" inlined at ")[0], os.path.basename(path), int(line)))
+    return frames
+
+
+@test
+def every_level_of_an_inlined_chain_is_a_frame_with_its_line():
+    expect(shutil.which("eu-addr2line"), "eu-addr2line is needed (elfutils; CI installs it)")
+    rep, _ = report("inlined")
+    (g,) = group_by_state(rep, "mutex_lock")
+    frames = user_frames(g["blocked_at"])
+    address, module = frames[0]["address"], frames[0]["module"]
+    ours = [(f["function"], os.path.basename(f.get("file", "")), f.get("line"))
+            for f in frames if f["address"] == address]
+    theirs = addr2line_inlines(module, hex(int(address, 16)))
+    expect_eq([where[1:] for where in ours], [where[1:] for where in theirs],
+              "the files and lines of every level, as eu-addr2line -i")
+    for (name, _, _), (their_name, _, _) in zip(ours, theirs):
+        expect(their_name.split("(")[0].split("::")[-1] in name, f"{name!r} names {their_name!r}")
+    expect_eq([line for _, file, line in ours if file == "inlined.cpp"],
+              [source_line("inlined.cpp", f"level-{i}") for i in (3, 2, 1, 0)],
+              "our own four levels, innermost first")
+    expect(any(name.startswith("app::Worker::step") for name, _, _ in ours),
+           f"a member function inlined keeps its class: {ours}")
