@@ -47,6 +47,7 @@ static void fork_child(void)
 static void start_up(void)
 {
     tl_guard++;
+    tl_std_streams_remember();
     tl_options_read(&tl_opt, secure_getenv("THREADLEAK_OPTIONS"));
     tl_stack_init();
     tl_registry_init();

@@ -106,3 +106,46 @@ def grace_lets_finishing_threads_end():
     rep, _ = report("lifecycle", "finishing", options="grace_ms=0")
     expect_eq([(g["state"], g["count"]) for g in rep["groups"]], [("sleep", 1)], "without one")
     expect_eq(functions(rep["groups"][0]["blocked_at"])[0], "finish_later", "blocked_at")
+
+
+def run_with_tmpdir(tmpdir, *args, options=""):
+    env = preload_env(options)
+    env["TMPDIR"] = tmpdir
+    return subprocess.run([os.path.join(SCENARIOS, "stderr_moved"), *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def moved_report(tmpdir, pid, ext):
+    path = os.path.join(tmpdir, f"threadleak.{pid}.1.{ext}")
+    expect(os.path.exists(path), f"the report in $TMPDIR: {os.listdir(tmpdir)}")
+    expect_eq(stat.S_IMODE(os.stat(path).st_mode), 0o600, "its mode")
+    with open(path) as f:
+        return f.read()
+
+
+@test
+def a_report_never_goes_into_the_file_that_took_stderrs_number():
+    with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(d, "data.csv")
+        p = subprocess.Popen([os.path.join(SCENARIOS, "stderr_moved"), "data", data],
+                             env={**preload_env(), "TMPDIR": tmp}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=60)
+        expect_eq(p.returncode, 0, f"exit status; stderr {err}")
+        with open(data) as f:
+            expect_eq(f.read(), "a,b\n1,2\n", "the program's data file, untouched")
+        text = moved_report(tmp, p.pid, "txt")
+    expect("1 leaked thread" in text and re.search(r"#\d+\s+leak\s", text), text)
+
+
+@test
+def a_report_of_a_program_that_closed_stderr_is_kept():
+    with tempfile.TemporaryDirectory() as tmp:
+        p = subprocess.Popen([os.path.join(SCENARIOS, "stderr_moved"), "closed"],
+                             env={**preload_env("format=json"), "TMPDIR": tmp},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=60)
+        expect_eq((p.returncode, err), (0, ""), "status, and nothing on the closed stderr")
+        rep = json.loads(moved_report(tmp, p.pid, "json"))
+    expect_eq([(g["count"], functions(g["created_at"])[0]) for g in rep["groups"]], [(1, "leak")],
+              "the leaked thread")
