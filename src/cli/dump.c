@@ -217,10 +217,9 @@ int tl_cli_dump(int argc, char **argv)
     if (version != TL_DUMP_VERSION)
         return other_version(pid, version);
     if (!sig)
-        return tl_cli_fail(
-            "process %d has taken threadleak's signal for itself, so live dumps are off "
-            "(restart it with THREADLEAK_OPTIONS=signal=SIGUSR2 or SIGRTMIN+N)",
-            (int)pid);
+        return tl_cli_fail("process %d handles every signal threadleak could answer, so its live "
+                           "dumps are off",
+                           (int)pid);
     uint32_t cookie;
     int listener = listen_socket(&cookie);
     if (listener < 0)

@@ -148,7 +148,7 @@ static bool apply(tl_options *o, const struct option *opt, value v)
         return true;
     case FORMAT: return tl_format_parse(v.s, v.len, field);
     case BOOL: return parse_uint(v, 0, 1, &n) && (*(bool *)field = n, true);
-    case SIGNAL: return parse_signal(v, field);
+    case SIGNAL: return parse_signal(v, field) && (o->signal_given = true);
     case UINT:
         return parse_uint(v, opt->lo, opt->hi, &n) && (*(unsigned *)field = (unsigned)n, true);
     case DURATION: return tl_duration_parse(v.s, v.len, field);

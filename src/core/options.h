@@ -18,6 +18,7 @@ typedef struct tl_options {
     tl_format format;
     bool at_exit;
     int signal; /* 0 for none */
+    bool signal_given; /* by the user, who hears when it cannot be had */
     unsigned max_frames;
     unsigned exitcode;
     char suppressions[PATH_MAX]; /* "" for none */

@@ -3,6 +3,8 @@
 #include "core/signals.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 
 #define NSIG_MAX 65
 
@@ -60,4 +62,27 @@ void tl_signal_awaited(const sigset_t *set)
     for (int sig = 1; all && sig < NSIG_MAX; sig++)
         if ((all & bit(sig)) && sigismember(set, sig) == 1)
             take(sig);
+}
+
+int tl_signal_free(void)
+{
+    /* SIGRTMAX itself and the lowest few are the ones programs and libraries pick. */
+    for (int sig = SIGRTMAX - 1; sig > SIGRTMIN + 2; sig--) {
+        struct sigaction old;
+        if (!tl_signal_watched(sig) && sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+            return sig;
+    }
+    return 0;
+}
+
+const char *tl_signal_name(int sig, char buf[16])
+{
+    const char *abbrev = sigabbrev_np(sig);
+    if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+        snprintf(buf, 16, sig == SIGRTMIN ? "SIGRTMIN" : "SIGRTMIN+%d", sig - SIGRTMIN);
+    else if (abbrev)
+        snprintf(buf, 16, "SIG%s", abbrev);
+    else
+        snprintf(buf, 16, "signal %d", sig);
+    return buf;
 }

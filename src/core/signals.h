@@ -21,4 +21,11 @@ void tl_signal_installed(int sig, void (*handler)(int));
 /* The program waits for the signals in set (sigwait, sigwaitinfo, sigtimedwait, signalfd). */
 void tl_signal_awaited(const sigset_t *set);
 
+/* A real-time signal that no one uses: at its default disposition, and never the library's nor
+   taken by the program. From the top, where programs rarely look. 0 when there is none. Not
+   async-signal-safe in the sense that it reads dispositions: call it from the helper or start-up. */
+int tl_signal_free(void);
+/* "SIGUSR1", "SIGRTMIN+3", "SIGSEGV": the name a user types. */
+const char *tl_signal_name(int sig, char buf[16]);
+
 #endif
