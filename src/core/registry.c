@@ -208,12 +208,12 @@ void tl_thread_set_name(pthread_t handle, const char *name)
     tl_lock_release(&registry_lock);
 }
 
-bool tl_registry_all_exited(pid_t except)
+bool tl_registry_all_exited(pid_t except, bool (*ignore)(const char *name))
 {
     bool all = true;
     tl_lock_acquire(&registry_lock);
     for (tl_thread *t = table; t && all; t = t->hh.next)
-        all = atomic_load(&t->exited) || atomic_load(&t->tid) == except;
+        all = atomic_load(&t->exited) || atomic_load(&t->tid) == except || ignore(t->name);
     tl_lock_release(&registry_lock);
     return all;
 }

@@ -120,8 +120,10 @@ static void read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
     tl_wait_unpin(w);
 }
 
-/* The registry's threads as rows, into rows (room for n), waits unwound. */
-static size_t registry_rows(tl_report *rep, tl_thread **threads, size_t n, tl_row *rows)
+/* The registry's threads as rows, into rows (room for n), waits unwound; not the waits of threads
+   a name: rule hides (a runtime's own), which would cost a report its symbols for nothing. */
+static size_t registry_rows(tl_report *rep, const tl_filter *f, tl_thread **threads, size_t n,
+                            tl_row *rows)
 {
     tl_unwinder *u = NULL;
     uint64_t deadline = tl_now_ns() + 50000000;
@@ -137,7 +139,9 @@ static size_t registry_rows(tl_report *rep, tl_thread **threads, size_t n, tl_ro
         r->created_at = t->created_at;
         r->state = exited ? TL_EXITED_UNJOINED : TL_RUNNING;
         r->since_ns = exited ? t->exited_ns : 0;
-        if (!exited)
+        r->suppressed = tl_rules_match_name(f->rules[0], r->name) ||
+                        tl_rules_match_name(f->rules[1], r->name);
+        if (!exited && !r->suppressed)
             read_wait(rep, t, r, &u);
     }
     tl_unwinder_free(u);
@@ -166,7 +170,7 @@ static void apply_filter(tl_report *r, const tl_filter *f)
     size_t kept = 0;
     for (size_t i = 0; i < r->nrows; i++) {
         const tl_row *row = &r->rows[i];
-        if (in_baseline(f, row) || tl_rules_match(f->rules[0], r, row) ||
+        if (row->suppressed || in_baseline(f, row) || tl_rules_match(f->rules[0], r, row) ||
             tl_rules_match(f->rules[1], r, row))
             r->threads_total--;
         else
@@ -282,7 +286,7 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     size_t nthreads = tl_registry_hold_all(&threads);
     r->rows = calloc(nthreads + ntasks + 1, sizeof *r->rows);
     if (r->rows)
-        r->nrows = registry_rows(r, threads, nthreads, r->rows);
+        r->nrows = registry_rows(r, filter, threads, nthreads, r->rows);
     tl_registry_release_all(threads, nthreads);
     r->now_ns = tl_now_ns();
     /* Every listed thread, its state 0 (alive, as far as we know) until the kernel is asked. */

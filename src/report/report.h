@@ -21,6 +21,7 @@ typedef struct tl_row {
     tl_state state;
     tl_verdict verdict;
     bool untracked;     /* not created through our pthread_create: no creation stack */
+    bool suppressed; /* by a name: rule, known before its wait was read */
     char object[48];    /* what it waits on, "" when nothing */
     char evidence[160]; /* what is known of who could wake it, "" when nothing */
     pid_t waits_for;    /* the thread it waits on: a lock's owner, a joined thread; or 0 */

@@ -134,7 +134,7 @@ static int check(const threadleak_opts *in, bool verifying)
     if (opts.suppressions)
         tl_rules_add(&rules, opts.suppressions, "threadleak_opts.suppressions");
     tl_filter filter = {
-        .rules = {tl_rules_of_file(), rules},
+        .rules = {tl_rules_of_process(), rules},
         .baseline = opts.baseline ? opts.baseline->ids : NULL,
         .nbaseline = opts.baseline ? opts.baseline->n : 0,
         .every_thread_leaks = verifying,

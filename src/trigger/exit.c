@@ -11,14 +11,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static bool suppressed_by_name(const char *name)
+{
+    return tl_rules_match_name(tl_rules_of_process(), name);
+}
+
 /* Threads still running at exit get grace_ms to finish, polled with a growing sleep, so that a
-   clean program pays nothing and a thread finishing its last lines is not called a leak. */
+   clean program pays nothing and a thread finishing its last lines is not called a leak. A
+   runtime's own threads, which the suppressions hide by name (a JVM's), are not waited for. */
 static void grace(void)
 {
     uint64_t deadline = tl_now_ns() + tl_opt.grace_ms * 1000000ull;
     long step_us = 200;
     pid_t me = tl_gettid();
-    while (!tl_registry_all_exited(me)) {
+    while (!tl_registry_all_exited(me, suppressed_by_name)) {
         uint64_t now = tl_now_ns();
         if (now >= deadline)
             break;
@@ -46,7 +52,7 @@ static void report_at_exit(void)
         return;
     tl_guard++;
     grace();
-    tl_report *r = tl_report_collect("exit", &(tl_filter){.rules = {tl_rules_of_file()}});
+    tl_report *r = tl_report_collect("exit", &(tl_filter){.rules = {tl_rules_of_process()}});
     if (r) {
         leaked = r->threads_leaked;
         /* A clean exit prints nothing for people, as the sanitizers do; the machine formats are

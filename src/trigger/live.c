@@ -157,7 +157,7 @@ static void name_helper(int old)
 }
 static tl_report *collect(void)
 {
-    return tl_report_collect("signal", &(tl_filter){.rules = {tl_rules_of_file()}});
+    return tl_report_collect("signal", &(tl_filter){.rules = {tl_rules_of_process()}});
 }
 
 static void report_to_output(void)

@@ -101,3 +101,12 @@ def dump_writes_the_format_asked_to_the_file_given():
     expect_eq(rep["trigger"], "api", "trigger")
     (g,) = rep["groups"]
     expect_eq((g["state"], functions(g["blocked_at"])[0]), ("cond_wait", "wait_alpha"), "group")
+
+
+@test
+def default_suppressions_hide_a_runtimes_own_threads_unless_turned_off():
+    rep, _ = report("runtime_threads")
+    expect_eq([t["name"] for g in rep["groups"] for t in g["threads"]], ["worker"], "the JVM's GC thread hidden")
+    rep, _ = report("runtime_threads", options="default_suppressions=0")
+    expect_eq(sorted(t["name"] for g in rep["groups"] for t in g["threads"]), ["GC Thread#0", "worker"],
+              "both listed without the defaults")
