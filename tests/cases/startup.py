@@ -52,8 +52,8 @@ def allocator_test(name):
                 path = os.path.join(d, "r.json")
                 env = preload_env(f"format=json:output={path}")
                 env["LD_PRELOAD"] = ":".join(order)
-                p = subprocess.run([os.path.join(SCENARIOS, "alive"), "3"], env=env,
-                                   capture_output=True, text=True, timeout=30)
+                p = run_program([os.path.join(SCENARIOS, "alive"), "3"], env=env,
+                                capture_output=True, text=True, timeout=30)
                 what = f"LD_PRELOAD={env['LD_PRELOAD']}"
                 expect_eq(p.returncode, 0, f"{what}: status; {p.stderr}")
                 with open(path) as f:
