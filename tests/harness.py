@@ -24,6 +24,7 @@ PRELOAD_FIRST = os.environ.get("TL_PRELOAD_FIRST", "")
 ARCH = os.environ.get("TL_ARCH", os.uname().machine)
 EMULATOR = shlex.split(os.environ.get("TL_EMULATOR", ""))
 TIME_SCALE = float(os.environ.get("TL_TIME_SCALE", "1"))
+CC = os.environ.get("TL_CC", "cc")  # the C compiler that built them
 
 
 class Failure(Exception):

@@ -1,9 +1,8 @@
 """The examples for test frameworks, and the installed package."""
 from harness import *  # noqa: F401,F403
 
-# A cross build builds the examples and the consumer with its own toolchain.
+# A cross build builds the examples and the consumer with its own toolchain (and compiler, CC).
 TOOLCHAIN = [f"-DCMAKE_TOOLCHAIN_FILE={os.environ['TL_TOOLCHAIN']}"] if EMULATOR else []
-CC = os.environ.get("TL_CC", "cc")
 
 
 def build_example(d, name):
