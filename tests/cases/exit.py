@@ -99,7 +99,7 @@ def at_exit_0_disables_the_report():
 
 @test
 def grace_lets_finishing_threads_end():
-    # A detached thread sleeps 50 ms more after main returns: the grace period lets it end, and
+    # A detached thread sleeps 500 ms more after main returns: the grace period lets it end, and
     # ends as soon as it has (no fixed wait); without one it is judged while still asleep.
     rep, _ = report("lifecycle", "finishing", options="grace_ms=5000")
     expect_eq((rep["groups"], rep["threads_leaked"]), ([], 0), "with a grace period")
