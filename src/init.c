@@ -8,6 +8,7 @@
 #include "core/futex.h"
 #include "core/helper.h"
 #include "core/options.h"
+#include "core/proc.h"
 #include "core/registry.h"
 #include "core/resource.h"
 #include "core/start.h"
@@ -37,6 +38,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     tl_gettid_forget();
+    tl_proc_fork_child();
     tl_registry_fork_child();
     tl_resource_fork_child();
     tl_helper_fork_child();

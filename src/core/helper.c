@@ -59,11 +59,13 @@ void tl_helper_rename(const char *name)
 }
 
 /* glibc ends the process when its last thread ends, counting ours: once main has left, that is our
-   job. /proc/self/task has two links more than threads, and the leader counts until the end. */
+   job. /proc/self/task has two links more than threads, and the leader counts until the end; so do
+   an emulator's own threads, which are not the program's. */
 static void end_if_last(void)
 {
     struct stat task;
-    if (atomic_load(&helper.main_left) && stat("/proc/self/task", &task) == 0 && task.st_nlink <= 4)
+    if (atomic_load(&helper.main_left) && stat("/proc/self/task", &task) == 0 &&
+        task.st_nlink <= 4 + tl_proc_emulator_threads())
         exit(0);
 }
 

@@ -5,6 +5,7 @@
    join returns, never touches freed memory or the wrong record. */
 #include "core/registry.h"
 
+#include "core/proc.h"
 #include "platform/platform.h"
 
 #include <sched.h>
@@ -58,6 +59,7 @@ static void unlist(tl_thread *t)
 tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached,
                          const tl_stack *created_at)
 {
+    tl_proc_note_emulator(); /* before the first thread we make */
     tl_thread *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;

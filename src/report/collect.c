@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Every thread of the process, sorted by tid, while a report is collected. */
@@ -254,11 +255,28 @@ static void refine_tracked(tl_row *row, tl_task *task)
         task->state = 'Z';
 }
 
-/* A thread the library did not make: false when it is gone, or glibc's timer thread. */
+/* Whether a task is gone, or goes within 200 ms. */
+static bool gone_soon(tl_task *task)
+{
+    for (long ms = 1; ms <= 128; ms *= 2) {
+        nanosleep(&(struct timespec){0, ms * 1000000}, NULL);
+        if (!tl_proc_task(task->tid, task) || task->state == 'Z' || task->state == 'X')
+            return true;
+    }
+    return false;
+}
+
+/* A thread the library did not make: false when it is gone, or glibc's timer thread. A thread we
+   made that has just ended (it is in the registry's list of ends) may still be in the kernel,
+   finishing its exit: for microseconds natively, for milliseconds under an emulator, which tears
+   down its own state of the thread too. It is given the time to go; a task that stays has taken
+   the tid anew, and is reported. */
 static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excluded)
 {
     if (!tl_proc_task(task->tid, task) || task->state == 'Z' || task->state == 'X')
         return false; /* gone: only its /proc entry lingers */
+    if (tl_registry_exit_time(task->tid) && gone_soon(task))
+        return false;
     if (task->tid == r->timer_helper) {
         ++*excluded; /* listed with the timers it serves */
         return false;

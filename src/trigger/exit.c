@@ -40,9 +40,10 @@ static void grace(void)
    build starts are such). The machine formats are always written. */
 static bool nothing_to_say(void)
 {
-    struct stat task; /* /proc/self/task has two links more than threads */
+    struct stat task; /* /proc/self/task has two links more than threads, an emulator's included */
     return (tl_opt.format == TL_FMT_TEXT || tl_opt.format == TL_FMT_FULL) && tl_registry_empty() &&
-           tl_resource_none() && stat("/proc/self/task", &task) == 0 && task.st_nlink == 3;
+           tl_resource_none() && stat("/proc/self/task", &task) == 0 &&
+           (task.st_nlink == 3 || task.st_nlink == 3 + tl_proc_emulator_threads());
 }
 
 static void report_at_exit(void)

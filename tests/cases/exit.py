@@ -99,7 +99,7 @@ def at_exit_0_disables_the_report():
 
 @test
 def grace_lets_finishing_threads_end():
-    # A detached thread sleeps 50 ms more after main returns: the grace period lets it end, and
+    # A detached thread sleeps 500 ms more after main returns: the grace period lets it end, and
     # ends as soon as it has (no fixed wait); without one it is judged while still asleep.
     rep, _ = report("lifecycle", "finishing", options="grace_ms=5000")
     expect_eq((rep["groups"], rep["threads_leaked"]), ([], 0), "with a grace period")
@@ -111,8 +111,8 @@ def grace_lets_finishing_threads_end():
 def run_with_tmpdir(tmpdir, *args, options=""):
     env = preload_env(options)
     env["TMPDIR"] = tmpdir
-    return subprocess.run([os.path.join(SCENARIOS, "stderr_moved"), *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return run_program([os.path.join(SCENARIOS, "stderr_moved"), *args], env=env,
+                       capture_output=True, text=True, timeout=60)
 
 
 def moved_report(tmpdir, pid, ext):
@@ -127,10 +127,10 @@ def moved_report(tmpdir, pid, ext):
 def a_report_never_goes_into_the_file_that_took_stderrs_number():
     with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(d, "data.csv")
-        p = subprocess.Popen([os.path.join(SCENARIOS, "stderr_moved"), "data", data],
-                             env={**preload_env(), "TMPDIR": tmp}, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-        out, err = p.communicate(timeout=60)
+        p = start_program([os.path.join(SCENARIOS, "stderr_moved"), "data", data],
+                          env={**preload_env(), "TMPDIR": tmp}, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=seconds(60))
         expect_eq(p.returncode, 0, f"exit status; stderr {err}")
         with open(data) as f:
             expect_eq(f.read(), "a,b\n1,2\n", "the program's data file, untouched")
@@ -141,10 +141,10 @@ def a_report_never_goes_into_the_file_that_took_stderrs_number():
 @test
 def a_report_of_a_program_that_closed_stderr_is_kept():
     with tempfile.TemporaryDirectory() as tmp:
-        p = subprocess.Popen([os.path.join(SCENARIOS, "stderr_moved"), "closed"],
-                             env={**preload_env("format=json"), "TMPDIR": tmp},
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        out, err = p.communicate(timeout=60)
+        p = start_program([os.path.join(SCENARIOS, "stderr_moved"), "closed"],
+                          env={**preload_env("format=json"), "TMPDIR": tmp},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=seconds(60))
         expect_eq((p.returncode, err), (0, ""), "status, and nothing on the closed stderr")
         rep = json.loads(moved_report(tmp, p.pid, "json"))
     expect_eq([(g["count"], functions(g["created_at"])[0]) for g in rep["groups"]], [(1, "leak")],

@@ -6,9 +6,10 @@ def syscall_counts(prog, *args, preload):
     """strace -c's counts of fstat-like calls and fcntl for one run."""
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "strace")
-        cmd = ["strace", "-f", "-c", "-o", out, os.path.join(SCENARIOS, prog), *args]
-        p = subprocess.run(cmd, env=preload_env("at_exit=0:signal=none", preload), capture_output=True,
-                           text=True, timeout=120)
+        argv, env = program([os.path.join(SCENARIOS, prog), *args],
+                            preload_env("at_exit=0:signal=none", preload))
+        p = subprocess.run(["strace", "-f", "-c", "-o", out, *argv], env=env, capture_output=True,
+                           text=True, timeout=seconds(120))
         expect_eq(p.returncode, 0, f"{prog} under strace: {p.stderr}")
         counts = {}
         with open(out) as f:

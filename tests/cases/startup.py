@@ -7,16 +7,12 @@ ALLOCATORS = {"jemalloc": "libjemalloc.so.2", "tcmalloc": "libtcmalloc.so.4",
 
 
 def shared_library(name):
-    """The path of an installed shared library for the scenarios' architecture, from the dynamic
-    linker's cache, or None."""
-    with open(os.path.join(SCENARIOS, "alive"), "rb") as f:
-        machine = int.from_bytes(f.read(20)[18:20], "little")  # ELF e_machine
-    tag = {62: "x86-64", 183: "AArch64"}.get(machine, "?")
-    p = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True)
-    for line in p.stdout.splitlines():
-        if line.strip().startswith(name + " ") and tag in line and "=>" in line:
-            return line.split("=>")[1].strip()
-    return None
+    """The path of an installed shared library for the scenarios' architecture, where the compiler
+    that built them finds it (the host's dynamic linker cache leaves a cross build's out), or
+    None."""
+    p = subprocess.run([CC, f"-print-file-name={name}"], capture_output=True, text=True)
+    path = p.stdout.strip()
+    return os.path.realpath(path) if os.path.isabs(path) else None
 
 
 def expect_alive_report(rep, what):
@@ -52,8 +48,8 @@ def allocator_test(name):
                 path = os.path.join(d, "r.json")
                 env = preload_env(f"format=json:output={path}")
                 env["LD_PRELOAD"] = ":".join(order)
-                p = subprocess.run([os.path.join(SCENARIOS, "alive"), "3"], env=env,
-                                   capture_output=True, text=True, timeout=30)
+                p = run_program([os.path.join(SCENARIOS, "alive"), "3"], env=env,
+                                capture_output=True, text=True, timeout=30)
                 what = f"LD_PRELOAD={env['LD_PRELOAD']}"
                 expect_eq(p.returncode, 0, f"{what}: status; {p.stderr}")
                 with open(path) as f:
