@@ -86,3 +86,15 @@ def pprof_report_is_a_gzipped_profile_with_a_sample_per_group():
               "labels")
     expect_eq([f for f in stack if not re.fullmatch(INTERCEPTOR, f)][:1], ["wait_forever"],
               "the stack of the wait, innermost first")
+
+
+# ---- names of frames ----
+
+@test
+def rust_names_are_demangled_and_cxx_names_as_before():
+    rep, _ = report("names")
+    (g,) = rep["groups"]
+    expect_eq(functions(g["blocked_at"])[:3],
+              ["demo::worker::serve", "demo::worker::wait", "app::Pool::run(int)"],
+              "v0 Rust, legacy Rust without its hash, C++")
+    expect("app::Pool::start()" in functions(g["created_at"]), f"created_at {g['created_at']}")
