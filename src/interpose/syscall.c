@@ -4,14 +4,12 @@
    A futex wait is the state futex_wait on its word; a wake is noted as the word's waker, for the
    verdicts. io_uring_enter waiting is `waiting` on its ring. Every other system call goes straight
    to glibc's syscall() with the number and the six arguments glibc itself passes on
-   (platform/glibc.h), so its return value and errno are glibc's, at the cost of one compare. */
+   (platform/glibc.h), so its return value and errno are glibc's, at the cost of a few compares. */
 #include "interpose/interpose.h"
 
 #include "core/wakers.h"
 
-#include <stdarg.h>
-
-_Static_assert(TL_GLIBC_SYSCALL_ARGS == 6, "real() passes six arguments on");
+_Static_assert(TL_GLIBC_SYSCALL_ARGS == 6, "syscall() reads six arguments, real() passes six on");
 
 static inline long real(long nr, const long *a)
 {
@@ -80,29 +78,32 @@ static long io_uring_enter(const long *a)
     return real(SYS_io_uring_enter, a);
 }
 
-static __attribute__((noinline)) long watched(long nr, const long *a)
+/* The calls the fast path leaves: watched ones, and the first call, which binds glibc's. */
+static __attribute__((noinline)) long slow(long nr, long a0, long a1, long a2, long a3, long a4,
+                                           long a5)
 {
-    if (tl_bypass())
+    const long a[TL_GLIBC_SYSCALL_ARGS] = {a0, a1, a2, a3, a4, a5};
+    if (!tl_linux_syscall_watched(nr) || tl_bypass())
         return real(nr, a);
     switch (nr) {
     case SYS_futex: return futex(a);
     case SYS_futex_waitv: return futex_waitv(a);
-    case SYS_io_uring_enter: return io_uring_enter(a);
-    default: return real(nr, a);
+    default: return io_uring_enter(a);
     }
 }
 
-/* Six arguments are read whatever the call takes, as glibc's syscall() reads them (the ones the
-   caller did not pass are whatever its registers and stack hold, and the kernel ignores them). */
-TL_API long syscall(long nr, ...)
+/* syscall(long nr, ...), taking its number and six arguments where a variadic call leaves them
+   (the places of seven named ones: platform/x86_64.h, aarch64.h), as glibc's own reads them: the ones the caller
+   did not pass hold whatever its registers and stack do, and the kernel ignores them. The call
+   goes on with nothing moved (a tail call), and one that is not watched costs a load and three
+   compares: REAL() is read by hand, so that its binding, like a watched call, stays out of this
+   frame. */
+long tl_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
-    long a[TL_GLIBC_SYSCALL_ARGS];
-    va_list ap;
-    va_start(ap, nr);
-    for (int i = 0; i < TL_GLIBC_SYSCALL_ARGS; i++)
-        a[i] = va_arg(ap, long);
-    va_end(ap);
-    if (TL_UNLIKELY(tl_linux_syscall_watched(nr)))
-        return watched(nr, a);
-    return real(nr, a);
+    __typeof__(syscall) *glibc = __atomic_load_n(&tl_real_fn.syscall, __ATOMIC_RELAXED);
+    if (TL_UNLIKELY(!glibc || tl_linux_syscall_watched(nr)))
+        return slow(nr, a0, a1, a2, a3, a4, a5);
+    return glibc(nr, a0, a1, a2, a3, a4, a5);
 }
+extern __typeof__(tl_syscall) tl_syscall_exported __asm__("syscall")
+    __attribute__((alias("tl_syscall"), visibility("default")));

@@ -56,6 +56,10 @@ static inline uintptr_t tl_cpu_lr(const tl_cpu_context *c)
           [r19] "i"(offsetof(__typeof__(TL_CPU_MC(ctx)), regs) + 19 * 8)                           \
         : "x16", "memory")
 
+/* A variadic call passes integer arguments where a call of as many named ones would (AAPCS64 as
+   Linux follows it: x0-x7, then the stack), so a wrapper of a variadic function may take them
+   named (syscall(), interpose/syscall.c). */
+
 /* A system call without libc: no errno, no interposed syscall(), safe in a signal handler.
    Returns the kernel's result, -errno on failure. */
 static inline long tl_sys(long nr, long a, long b, long c, long d, long e, long f)

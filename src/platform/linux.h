@@ -33,10 +33,16 @@ typedef struct tl_futex_waitv {
 } tl_futex_waitv;
 _Static_assert(sizeof(tl_futex_waitv) == 24, "struct futex_waitv is 24 bytes");
 
-/* The system calls the syscall() wrapper looks at; every other one goes straight through. */
+/* The system calls the syscall() wrapper looks at; every other one goes straight through. A
+   switch, which compilers turn into compares and jumps on the fast path. */
 static inline bool tl_linux_syscall_watched(long nr)
 {
-    return nr == SYS_futex || nr == SYS_futex_waitv || nr == SYS_io_uring_enter;
+    switch (nr) {
+    case SYS_futex:
+    case SYS_futex_waitv:
+    case SYS_io_uring_enter: return true;
+    default: return false;
+    }
 }
 
 /* What a futex operation does to the waiters of its word (the first argument): waits on it (the
