@@ -26,13 +26,15 @@ static long wait_in(long nr, const long *a, tl_state state, tl_object_kind kind,
 }
 
 /* futex(uaddr, op, val, timeout, uaddr2, val3). A waiter on a word shared with other processes
-   (no FUTEX_PRIVATE_FLAG) may be woken by one of them, and a requeued waiter through another
-   word: their wakers are unknown, so no verdict rests on them. */
+   (no FUTEX_PRIVATE_FLAG) may be woken by one of them, a requeued waiter through another word,
+   and a priority-inheritance lock by its owner: their past wakers say nothing, so no verdict rests
+   on them. */
 static long futex(const long *a)
 {
     uintptr_t word = (uintptr_t)a[0];
     int op = (int)a[1];
     switch (tl_linux_futex_effect(op)) {
+    case TL_FUTEX_WAITS_PI: tl_wakers_unknown(word); /* fall through */
     case TL_FUTEX_WAITS:
         if (!(op & FUTEX_PRIVATE_FLAG))
             tl_wakers_unknown(word);

@@ -48,10 +48,12 @@ static inline bool tl_linux_syscall_watched(long nr)
 /* What a futex operation does to the waiters of its word (the first argument): waits on it (the
    timeout, if any, is the fourth argument), wakes them, wakes them and those of a second word
    (FUTEX_WAKE_OP's uaddr2, the fifth argument), or moves them to uaddr2, where that word's wakes
-   end their wait (the requeues). */
+   end their wait (the requeues). A priority-inheritance lock is handed on by its owner, whose tid
+   the word holds, and by the kernel when the owner dies: not by whoever unlocked it before. */
 typedef enum {
     TL_FUTEX_OTHER,
     TL_FUTEX_WAITS,
+    TL_FUTEX_WAITS_PI, /* for a priority-inheritance lock, or to be requeued to one */
     TL_FUTEX_WAKES,
     TL_FUTEX_WAKES_TWO,
     TL_FUTEX_MOVES
@@ -61,10 +63,10 @@ static inline tl_futex_effect tl_linux_futex_effect(int op)
 {
     switch (op & FUTEX_CMD_MASK) {
     case FUTEX_WAIT:
-    case FUTEX_WAIT_BITSET:
+    case FUTEX_WAIT_BITSET: return TL_FUTEX_WAITS;
     case FUTEX_LOCK_PI:
     case FUTEX_LOCK_PI2:
-    case FUTEX_WAIT_REQUEUE_PI: return TL_FUTEX_WAITS;
+    case FUTEX_WAIT_REQUEUE_PI: return TL_FUTEX_WAITS_PI;
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET:
     case FUTEX_UNLOCK_PI: return TL_FUTEX_WAKES;

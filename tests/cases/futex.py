@@ -13,9 +13,9 @@ def words(p):
 # mode of futex.c: the word it waits on, and its evidence ("" when none can be given)
 FUTEX_WAITS = {
     "wait": ("word", "never woken"), "wait_bitset": ("word", "never woken"),
-    "lock_pi": (None, "never woken"), "wait_requeue_pi": ("word", "never woken"),
-    # woken through either word: no evidence from one alone
-    "waitv": ("word", ""),
+    # priority-inheritance locks are handed on by their owner, not by past wakers; a futex_waitv
+    # is woken through any of its words: no evidence from one alone
+    "lock_pi": (None, ""), "wait_requeue_pi": ("word", ""), "waitv": ("word", ""),
 }
 
 
