@@ -22,6 +22,10 @@ class Failure(Exception):
     pass
 
 
+class Skip(Exception):
+    """A test that cannot run on this machine: ctest shows it skipped, with this reason."""
+
+
 def expect(cond, what):
     if not cond:
         raise Failure(what)
