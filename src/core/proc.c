@@ -163,46 +163,17 @@ bool tl_proc_has(const pid_t *tids, size_t n, pid_t tid)
     return bsearch(&tid, tids, n, sizeof tid, tl_tid_cmp) != NULL;
 }
 
+/* Every system call the C library's headers name on this platform (generated at configure time
+   by cmake/syscall_names.cmake), so that a wait in any of them is named: io_uring_enter,
+   futex_waitv, epoll_pwait2 as well as read. A number is left only for a call the headers do not
+   know. */
 static const struct {
     long nr;
     const char *name;
-} blocking_syscalls[] = {
-    {SYS_futex, "futex"},
-    {SYS_read, "read"},
-    {SYS_write, "write"},
-    {SYS_readv, "readv"},
-    {SYS_writev, "writev"},
-    {SYS_nanosleep, "nanosleep"},
-    {SYS_clock_nanosleep, "clock_nanosleep"},
-    {SYS_ppoll, "ppoll"},
-    {SYS_pselect6, "pselect6"},
-    {SYS_epoll_pwait, "epoll_pwait"},
-    {SYS_accept4, "accept4"},
-    {SYS_recvfrom, "recvfrom"},
-    {SYS_recvmsg, "recvmsg"},
-    {SYS_sendto, "sendto"},
-    {SYS_sendmsg, "sendmsg"},
-    {SYS_connect, "connect"},
-    {SYS_rt_sigtimedwait, "rt_sigtimedwait"},
-    {SYS_rt_sigsuspend, "rt_sigsuspend"},
-    {SYS_wait4, "wait4"},
-    {SYS_waitid, "waitid"},
-    {SYS_mq_timedreceive, "mq_timedreceive"},
-    {SYS_mq_timedsend, "mq_timedsend"},
-    {SYS_msgrcv, "msgrcv"},
-    {SYS_msgsnd, "msgsnd"},
-    {SYS_semtimedop, "semtimedop"},
-    {SYS_flock, "flock"},
-    {SYS_fcntl, "fcntl"},
-    {SYS_restart_syscall, "restart_syscall"},
-    {SYS_io_getevents, "io_getevents"},
-#ifdef SYS_poll
-    {SYS_poll, "poll"},
-    {SYS_select, "select"},
-    {SYS_epoll_wait, "epoll_wait"},
-    {SYS_accept, "accept"},
-    {SYS_pause, "pause"},
-#endif
+} syscalls[] = {
+#define X(name) {SYS_##name, #name},
+#include "tl_syscall_names.h"
+#undef X
 };
 
 void tl_proc_wait_object(pid_t tid, char *buf, size_t len)
@@ -215,9 +186,9 @@ void tl_proc_wait_object(pid_t tid, char *buf, size_t len)
         strncmp(text, "running", 7) != 0) {
         long nr = strtol(text, NULL, 10);
         if (nr >= 0) {
-            for (size_t i = 0; i < sizeof blocking_syscalls / sizeof *blocking_syscalls; i++)
-                if (blocking_syscalls[i].nr == nr) {
-                    snprintf(buf, len, "syscall:%s", blocking_syscalls[i].name);
+            for (size_t i = 0; i < TL_LENGTH(syscalls); i++)
+                if (syscalls[i].nr == nr) {
+                    snprintf(buf, len, "syscall:%s", syscalls[i].name);
                     return;
                 }
             snprintf(buf, len, "syscall:%ld", nr);

@@ -54,13 +54,15 @@ typedef enum {
     TL_OBJ_ADDR,
     TL_OBJ_FD,
     TL_OBJ_FD_UNLEARNT,
-    TL_OBJ_THREAD
+    TL_OBJ_THREAD,
+    TL_OBJ_IO_URING
 } tl_object_kind;
 
 typedef struct tl_wait {
     atomic_int phase;
     tl_state state;
     tl_object_kind kind;
+    bool timed; /* a deadline ends it, whatever else happens */
     uintptr_t object;
     uint64_t since_ns;
     tl_cpu_context ctx; /* the wrapper's registers, to unwind from */
@@ -94,11 +96,13 @@ static inline void tl_wait_end(tl_wait *w)
 void tl_wait_cancelled(void *w); /* the cleanup buffer's routine */
 
 /* Records the wait, unless the thread is not one we created or is already waiting (a signal
-   handler's wait inside a wait). Inlined into the wrapper, so that the registers saved are those of
-   the wrapper's frame, which stays put while the thread waits. */
-static inline __attribute__((always_inline)) void tl_wait_begin(tl_wait_scope *scope,
-                                                                tl_state state, tl_object_kind kind,
-                                                                uintptr_t object)
+   handler's wait inside a wait); timed when the call has a deadline. Inlined into the wrapper, so
+   that the registers saved are those of the wrapper's frame, which stays put while the thread
+   waits. */
+static inline __attribute__((always_inline)) void tl_wait_begin_timed(tl_wait_scope *scope,
+                                                                      tl_state state,
+                                                                      tl_object_kind kind,
+                                                                      uintptr_t object, bool timed)
 {
     tl_wait *w = tl_self_wait;
     int idle = TL_WAIT_IDLE;
@@ -111,10 +115,19 @@ static inline __attribute__((always_inline)) void tl_wait_begin(tl_wait_scope *s
         return;
     w->state = state;
     w->kind = kind;
+    w->timed = timed;
     w->object = object;
     w->since_ns = tl_now_ns();
     tl_cpu_save(&w->ctx);
     atomic_store_explicit(&w->phase, TL_WAIT_BLOCKED, memory_order_release);
+}
+
+/* A wait with no deadline. */
+static inline __attribute__((always_inline)) void tl_wait_begin(tl_wait_scope *scope,
+                                                                tl_state state, tl_object_kind kind,
+                                                                uintptr_t object)
+{
+    tl_wait_begin_timed(scope, state, kind, object, false);
 }
 
 static inline void tl_wait_scope_end(tl_wait_scope *scope)

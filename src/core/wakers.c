@@ -96,3 +96,12 @@ void tl_wakers_forget(uintptr_t object)
         atomic_store(&s->tids[i], 0);
     atomic_store(&s->overflow, false);
 }
+
+void tl_wakers_unknown(uintptr_t object)
+{
+    waker_slot *s = find(object, true);
+    if (s)
+        atomic_store_explicit(&s->overflow, true, memory_order_relaxed);
+    else
+        atomic_store_explicit(&dropped, true, memory_order_relaxed);
+}

@@ -1,7 +1,8 @@
 /* Wrappers of waits on descriptors: pipes, sockets, the poll family, and the calls that make, copy
    and close descriptors, which keep the descriptor table right. A read or write on anything but a
    blocking pipe or socket, a poll that does not wait, or a call flagged MSG_DONTWAIT, stays a plain
-   call: the state is TL_RUNNING then. */
+   call: the state is TL_RUNNING then. Fortified programs (_FORTIFY_SOURCE) read, receive and poll
+   through glibc's checked twins (__read_chk and the like, platform/glibc.h), wrapped alike. */
 #include "interpose/interpose.h"
 
 #include "core/fdtable.h"
@@ -53,6 +54,18 @@ TL_API ssize_t read(int fd, void *buf, size_t n)
     return REAL(read)(fd, buf, n);
 }
 
+/* _FORTIFY_SOURCE's read: checks the buffer's size, then reads past any interposer. */
+TL_API ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+    tl_object_kind object;
+    tl_state state = io_state(fd, false, &object);
+    if (TL_LIKELY(state == TL_RUNNING))
+        return REAL(__read_chk)(fd, buf, n, buflen);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, object, (uintptr_t)fd);
+    return REAL(__read_chk)(fd, buf, n, buflen);
+}
+
 TL_API ssize_t readv(int fd, const struct iovec *iov, int n)
 {
     tl_object_kind object;
@@ -96,6 +109,16 @@ TL_API ssize_t recv(int fd, void *buf, size_t n, int flags)
     return REAL(recv)(fd, buf, n, flags);
 }
 
+TL_API ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+    tl_state state = on_socket(fd, flags, TL_SOCKET_READ);
+    if (TL_LIKELY(state == TL_RUNNING))
+        return REAL(__recv_chk)(fd, buf, n, buflen, flags);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
+    return REAL(__recv_chk)(fd, buf, n, buflen, flags);
+}
+
 TL_API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
                         socklen_t *len)
 {
@@ -105,6 +128,17 @@ TL_API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr 
     tl_wait_scope wait TL_WAIT_SCOPE;
     tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(recvfrom)(fd, buf, n, flags, addr, len);
+}
+
+TL_API ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+                              struct sockaddr *addr, socklen_t *len)
+{
+    tl_state state = on_socket(fd, flags, TL_SOCKET_READ);
+    if (TL_LIKELY(state == TL_RUNNING))
+        return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, len);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
+    return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, len);
 }
 
 TL_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
@@ -211,6 +245,15 @@ TL_API int poll(struct pollfd *fds, nfds_t n, int timeout)
     return REAL(poll)(fds, n, timeout);
 }
 
+TL_API int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+{
+    if (tl_bypass() || timeout == 0)
+        return REAL(__poll_chk)(fds, n, timeout, fdslen);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, first_fd(fds, n));
+    return REAL(__poll_chk)(fds, n, timeout, fdslen);
+}
+
 TL_API int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *mask)
 {
     if (tl_bypass() || !waits_for(t))
@@ -218,6 +261,16 @@ TL_API int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const s
     tl_wait_scope wait TL_WAIT_SCOPE;
     poll_begin(&wait, first_fd(fds, n));
     return REAL(ppoll)(fds, n, t, mask);
+}
+
+TL_API int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *mask,
+                       size_t fdslen)
+{
+    if (tl_bypass() || !waits_for(t))
+        return REAL(__ppoll_chk)(fds, n, t, mask, fdslen);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, first_fd(fds, n));
+    return REAL(__ppoll_chk)(fds, n, t, mask, fdslen);
 }
 
 TL_API int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t)
@@ -256,6 +309,16 @@ TL_API int epoll_pwait(int epfd, struct epoll_event *events, int max, int timeou
     tl_wait_scope wait TL_WAIT_SCOPE;
     poll_begin(&wait, epfd);
     return REAL(epoll_pwait)(epfd, events, max, timeout, mask);
+}
+
+TL_API int epoll_pwait2(int epfd, struct epoll_event *events, int max, const struct timespec *t,
+                        const sigset_t *mask)
+{
+    if (tl_bypass() || !waits_for(t))
+        return REAL(epoll_pwait2)(epfd, events, max, t, mask);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, epfd);
+    return REAL(epoll_pwait2)(epfd, events, max, t, mask);
 }
 
 /* ---- making, copying and closing descriptors ---- */

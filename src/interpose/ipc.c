@@ -24,6 +24,17 @@ static const tl_stack *made_at(uintptr_t caller)
 
 /* ---- message queues (a queue descriptor is a file descriptor on Linux) ---- */
 
+/* A queue opened by caller: a resource until closed. */
+static mqd_t opened(mqd_t q, int oflag, uintptr_t caller)
+{
+    if (tl_bypass() || q == (mqd_t)-1)
+        return q;
+    struct stat st; /* the queue's inode: the same for every descriptor of it */
+    uint32_t id = tl_sys(SYS_fstat, q, (long)&st, 0, 0, 0, 0) == 0 ? (uint32_t)st.st_ino : 0;
+    tl_fd_made(q, TL_FD_MQUEUE | (oflag & O_NONBLOCK ? TL_FD_NONBLOCK : 0), id, made_at(caller));
+    return q;
+}
+
 TL_API mqd_t mq_open(const char *name, int oflag, ...)
 {
     mode_t mode = 0;
@@ -35,14 +46,14 @@ TL_API mqd_t mq_open(const char *name, int oflag, ...)
         attr = va_arg(ap, struct mq_attr *);
         va_end(ap);
     }
-    mqd_t q = REAL(mq_open)(name, oflag, mode, attr);
-    if (tl_bypass() || q == (mqd_t)-1)
-        return q;
-    struct stat st; /* the queue's inode: the same for every descriptor of it */
-    uint32_t id = tl_sys(SYS_fstat, q, (long)&st, 0, 0, 0, 0) == 0 ? (uint32_t)st.st_ino : 0;
-    tl_fd_made(q, TL_FD_MQUEUE | (oflag & O_NONBLOCK ? TL_FD_NONBLOCK : 0), id,
-               made_at((uintptr_t)__builtin_return_address(0)));
-    return q;
+    return opened(REAL(mq_open)(name, oflag, mode, attr), oflag,
+                  (uintptr_t)__builtin_return_address(0));
+}
+
+/* A fortified program's mq_open of an existing queue (two arguments). */
+TL_API mqd_t __mq_open_2(const char *name, int oflag)
+{
+    return opened(REAL(__mq_open_2)(name, oflag), oflag, (uintptr_t)__builtin_return_address(0));
 }
 
 TL_API int mq_close(mqd_t q)
@@ -83,7 +94,7 @@ TL_API int mq_timedsend(mqd_t q, const char *msg, size_t len, unsigned prio,
     if (state == TL_RUNNING)
         return REAL(mq_timedsend)(q, msg, len, prio, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)q);
+    tl_wait_begin_timed(&wait, state, TL_OBJ_FD, (uintptr_t)q, true);
     return REAL(mq_timedsend)(q, msg, len, prio, t);
 }
 
@@ -104,7 +115,7 @@ TL_API ssize_t mq_timedreceive(mqd_t q, char *msg, size_t len, unsigned *prio,
     if (state == TL_RUNNING)
         return REAL(mq_timedreceive)(q, msg, len, prio, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)q);
+    tl_wait_begin_timed(&wait, state, TL_OBJ_FD, (uintptr_t)q, true);
     return REAL(mq_timedreceive)(q, msg, len, prio, t);
 }
 

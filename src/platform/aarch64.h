@@ -85,9 +85,9 @@ static inline void tl_cpu_from_signal(tl_cpu_context *c, const void *ucontext)
     memcpy(&c->uc_mcontext, mc, offsetof(mcontext_t, pstate) + sizeof mc->pstate);
 }
 
-/* A variadic call passes its arguments where a call of as many named ones would (the AAPCS64, as
-   Linux uses it; Apple's arm64 ABI differs), so a wrapper of a variadic function may take them
-   named (syscall()). */
+/* A variadic call passes integer arguments where a call of as many named ones would (AAPCS64 as
+   Linux follows it: x0-x7, then the stack), so a wrapper of a variadic function may take them
+   named (syscall(), interpose/syscall.c). */
 
 /* A system call without libc: no errno, no interposed syscall(), safe in a signal handler.
    Returns the kernel's result, -errno on failure. */

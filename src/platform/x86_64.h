@@ -57,6 +57,10 @@ static inline uintptr_t tl_cpu_lr(const tl_cpu_context *c)
                        [r13] "i"(REG_R13 * 8), [r14] "i"(REG_R14 * 8), [r15] "i"(REG_R15 * 8)      \
                      : "rax", "memory")
 
+/* A variadic call passes integer arguments where a call of as many named ones would (System V
+   AMD64 ABI, 3.5.7: it only adds %al), so a wrapper of a variadic function may take them named
+   (syscall(), interpose/syscall.c). */
+
 /* A system call without libc: no errno, no interposed syscall(), safe in a signal handler.
    Returns the kernel's result, -errno on failure. */
 static inline long tl_sys(long nr, long a, long b, long c, long d, long e, long f)

@@ -51,6 +51,7 @@ static void wait_object(const tl_wait *w, char *buf, size_t len)
     case TL_OBJ_ADDR: snprintf(buf, len, "0x%lx", (unsigned long)w->object); break;
     case TL_OBJ_FD:
     case TL_OBJ_FD_UNLEARNT: snprintf(buf, len, "fd %d", (int)w->object); break;
+    case TL_OBJ_IO_URING: snprintf(buf, len, "io_uring fd %d", (int)w->object); break;
     case TL_OBJ_THREAD:
         if ((target = tl_registry_tid_of((pthread_t)w->object)))
             snprintf(buf, len, "tid %d", (int)target);
@@ -61,12 +62,13 @@ static void wait_object(const tl_wait *w, char *buf, size_t len)
 }
 
 /* Whom a waiting thread waits for, as far as the object tells: a mutex's owner, a rwlock's writer,
-   the joined thread; and for a condition variable, semaphore, pipe or queue, who has woken it
-   before. The thread is pinned in its wait, so the object is alive. */
+   the joined thread; and for a condition variable, semaphore, futex word, pipe or queue, who has
+   woken it before. The thread is pinned in its wait, so the object is alive. */
 static void wait_target(const tl_wait *w, tl_row *r)
 {
     uintptr_t key;
     r->nwakers = -1;
+    r->timed = w->timed;
     switch (w->state) {
     case TL_MUTEX_LOCK: r->waits_for = tl_glibc_mutex_owner((pthread_mutex_t *)w->object); break;
     case TL_RWLOCK_READ:
@@ -74,6 +76,10 @@ static void wait_target(const tl_wait *w, tl_row *r)
         r->waits_for = tl_glibc_rwlock_writer((pthread_rwlock_t *)w->object);
         break;
     case TL_JOIN: r->waits_for = tl_registry_tid_of((pthread_t)w->object); break;
+    case TL_FUTEX_WAIT:
+        if (w->kind != TL_OBJ_ADDR)
+            break; /* a futex_waitv whose words could not be read */
+        /* fall through */
     case TL_COND_WAIT:
     case TL_SEM_WAIT: r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker); break;
     case TL_PIPE_READ:

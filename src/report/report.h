@@ -21,11 +21,12 @@ typedef struct tl_row {
     tl_state state;
     tl_verdict verdict;
     bool untracked;     /* not created through our pthread_create: no creation stack */
-    bool suppressed; /* by a name: rule, known before its wait was read */
+    bool suppressed;    /* by a name: rule, known before its wait was read */
+    bool timed;         /* its wait has a deadline: it ends, whatever the evidence */
     char object[48];    /* what it waits on, "" when nothing */
     char evidence[160]; /* what is known of who could wake it, "" when nothing */
     pid_t waits_for;    /* the thread it waits on: a lock's owner, a joined thread; or 0 */
-    int nwakers;        /* for a cond or sem: distinct past wakers, -1 unknown */
+    int nwakers;        /* for a cond, sem or futex: distinct past wakers, -1 unknown */
     pid_t wakers[TL_WAKERS], last_waker;
     uint64_t since_ns; /* blocked (or finished) since */
     const tl_stack *blocked_at, *created_at;

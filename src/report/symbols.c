@@ -10,6 +10,7 @@
 #include "core/options.h"
 #include "report/deps.h"
 
+#include <demangle.h> /* libiberty's */
 #include <dlfcn.h>
 #include <limits.h>
 #include <link.h>
@@ -153,18 +154,30 @@ tl_symbolizer *tl_symbolizer_new(void)
     return s;
 }
 
-/* A readable name for frame i: demangled, without "@@GLIBC_2.34". */
-static void set_name(tl_symbolizer *s, sym_entry *e, unsigned i, const char *name)
+/* A symbol as people read it, malloc'd (NULL when out of memory): a Rust name (legacy
+   _ZN...17h<hash>E, or v0 _R...) by libiberty's demangler, without its hash; a C++ name by the
+   program's own libstdc++; anything else without its symbol version ("@@GLIBC_2.34"). */
+static char *demangle(const tl_symbolizer *s, const char *name)
 {
     int status = -1;
-    free(e->names[i]);
-    e->names[i] = NULL;
-    if (s->demangle && strncmp(name, "_Z", 2) == 0)
-        e->names[i] = s->demangle(name, NULL, NULL, &status);
-    if (status != 0) {
-        free(e->names[i]);
-        e->names[i] = strndup(name, strcspn(name, "@"));
+    char *readable = NULL;
+    if (strncmp(name, "_R", 2) == 0 || strncmp(name, "_ZN", 3) == 0)
+        readable = rust_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+    if (!readable && s->demangle && strncmp(name, "_Z", 2) == 0) {
+        readable = s->demangle(name, NULL, NULL, &status);
+        if (status != 0) {
+            free(readable);
+            readable = NULL;
+        }
     }
+    return readable ? readable : strndup(name, strcspn(name, "@"));
+}
+
+/* A readable name for frame i. */
+static void set_name(tl_symbolizer *s, sym_entry *e, unsigned i, const char *name)
+{
+    free(e->names[i]);
+    e->names[i] = demangle(s, name);
     e->frames[i].function = e->names[i] ? e->names[i] : name;
 }
 

@@ -44,9 +44,10 @@ static size_t target(const tl_report *r, const node *nodes, const tl_row *row)
     return hit ? hit->row : SIZE_MAX;
 }
 
-static bool waiting(const tl_row *row)
+/* An edge of the wait-for graph: a wait with a deadline is none, as it ends. */
+static bool waits_for_ever(const tl_row *row)
 {
-    return row->state != TL_RUNNING && row->state != TL_EXITED_UNJOINED;
+    return row->state != TL_RUNNING && row->state != TL_EXITED_UNJOINED && !row->timed;
 }
 
 /* Marks every thread on a wait-for cycle as deadlocked. Each thread waits for at most one other,
@@ -102,8 +103,19 @@ static const char *wake_verb(tl_state s)
     case TL_SEM_WAIT: return "posted";
     case TL_PIPE_READ: return "written";
     case TL_MQ_RECEIVE: return "sent";
+    case TL_FUTEX_WAIT: return "woken";
     default: return NULL;
     }
+}
+
+/* A wait with a deadline ends: the evidence against it is said, but no verdict rests on it. */
+static void orphan(tl_row *row)
+{
+    size_t used = strlen(row->evidence);
+    if (!row->timed)
+        row->verdict = TL_ORPHANED;
+    else if (used < sizeof row->evidence)
+        snprintf(row->evidence + used, sizeof row->evidence - used, "; a deadline ends the wait");
 }
 
 /* A wait that nothing alive will end, on the evidence of the object alone. */
@@ -118,10 +130,10 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
         if ((row->state == TL_MUTEX_LOCK || row->state == TL_RWLOCK_READ ||
              row->state == TL_RWLOCK_WRITE) &&
             row->waits_for && !alive(ctx, row->waits_for)) {
-            row->verdict = TL_ORPHANED;
             exited(r, row->waits_for, gone, sizeof gone);
             snprintf(row->evidence, sizeof row->evidence, "owner tid %d %s", (int)row->waits_for,
                      gone);
+            orphan(row);
         } else if (verb && row->nwakers == 0) {
             /* a pool freshly started waits for work: evidence, but no verdict */
             snprintf(row->evidence, sizeof row->evidence, "never %s", verb);
@@ -129,8 +141,6 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
             int living = 0;
             for (int w = 0; w < row->nwakers; w++)
                 living += alive(ctx, row->wakers[w]);
-            if (!living)
-                row->verdict = TL_ORPHANED;
             bool last_alive = alive(ctx, row->last_waker);
             exited(r, row->last_waker, gone, sizeof gone);
             if (!living && row->nwakers > 1)
@@ -141,6 +151,8 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
                 snprintf(row->evidence, sizeof row->evidence, "last %s by tid %d%s%s", verb,
                          (int)row->last_waker, last_alive ? "" : ", which ",
                          last_alive ? "" : gone);
+            if (!living)
+                orphan(row);
         }
     }
 }
@@ -160,7 +172,7 @@ void tl_verdicts_assign(tl_report *r, bool (*alive)(const void *, pid_t), const 
             nodes[i] = (node){r->rows[i].tid, i};
         qsort(nodes, r->nrows, sizeof *nodes, tl_tid_cmp);
         for (size_t i = 0; i < r->nrows; i++)
-            next[i] = waiting(&r->rows[i]) ? target(r, nodes, &r->rows[i]) : SIZE_MAX;
+            next[i] = waits_for_ever(&r->rows[i]) ? target(r, nodes, &r->rows[i]) : SIZE_MAX;
         find_cycles(r, next);
     }
     find_orphans(r, alive, ctx);

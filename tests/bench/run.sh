@@ -26,6 +26,7 @@ bench "uncontended mutex lock/unlock x100M" "$build/bin/bench-mutex" 100000000
 bench "cond ping-pong, 2 threads x200k" "$build/bin/bench-cond_pingpong" 200000
 bench "pipe ping-pong, 2 threads x200k" "$build/bin/bench-pipe_pingpong" 200000
 bench "pthread_create+join x100k" "$build/bin/bench-create_join" 100000
+bench "syscall(SYS_getpid) x2M" "$build/bin/bench-syscall" 2000000
 
 # 1 GiB read in 4 KiB blocks from the page cache, and a real program (xz -T2 on 100 MB).
 data=$(mktemp -d)

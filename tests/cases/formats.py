@@ -133,3 +133,15 @@ def every_level_of_an_inlined_chain_is_a_frame_with_its_line():
               "our own four levels, innermost first")
     expect(any(name.startswith("app::Worker::step") for name, _, _ in ours),
            f"a member function inlined keeps its class: {ours}")
+
+
+# ---- names of frames ----
+
+@test
+def rust_names_are_demangled_and_cxx_names_as_before():
+    rep, _ = report("names")
+    (g,) = rep["groups"]
+    expect_eq(functions(g["blocked_at"])[:3],
+              ["demo::worker::serve", "demo::worker::wait", "app::Pool::run(int)"],
+              "v0 Rust, legacy Rust without its hash, C++")
+    expect("app::Pool::start()" in functions(g["created_at"]), f"created_at {g['created_at']}")

@@ -6,7 +6,8 @@
    timeout_then_pause  a thread whose timed waits time out, then pauses for ever
    many_then_block     a thread that waits 10000 times at one site, then blocks at another
    eintr               sem_wait and nanosleep interrupted by a signal without SA_RESTART
-   signaller_exited    a cond_wait whose only signaller has since exited */
+   signaller_exited    a cond_wait whose only signaller has since exited
+   timed_signaller_exited  the same with pthread_cond_timedwait, which its deadline ends */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -156,10 +157,10 @@ int main(int argc, char **argv)
         pthread_create(&joined_target, NULL, pause_forever, NULL);
         launch(block_in_join);
     }
-    else if (strcmp(mode, "signaller_exited") == 0)
+    else if (strcmp(mode, "signaller_exited") == 0 || strcmp(mode, "timed_signaller_exited") == 0)
     {
         pthread_t t;
-        start(block_in_cond_wait);
+        start(mode[0] == 't' ? block_in_cond_timedwait : block_in_cond_wait);
         usleep(20000);
         pthread_create(&t, NULL, signal_once, NULL);
         pthread_join(t, NULL);
