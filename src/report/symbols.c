@@ -127,6 +127,7 @@ tl_symbolizer *tl_symbolizer_new(void)
 {
     size_t len = 0;
     uint64_t key;
+    tl_deps_load(); /* first: the modules it maps are then among those the key counts */
     char *maps = read_maps(&len, &key);
     tl_symbolizer *s;
     if (tl_lock_try(&shared_lock)) {
