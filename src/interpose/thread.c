@@ -1,6 +1,7 @@
 /* Wrappers of the thread lifecycle: creation, the join family, detach, names. */
 #include "interpose/interpose.h"
 
+#include "core/altstack.h"
 #include "core/helper.h"
 #include "core/registry.h"
 
@@ -10,6 +11,7 @@
 
 static void thread_end(void *t)
 {
+    tl_altstack_take_back();
     tl_thread_ended(t);
     tl_helper_thread_ended();
 }
@@ -22,6 +24,7 @@ static void *thread_trampoline(void *arg)
     void *(*start)(void *) = t->start;
     void *start_arg = t->arg, *ret;
     tl_thread_started(t, (uintptr_t)__builtin_frame_address(0));
+    tl_altstack_give();
     pthread_cleanup_push(thread_end, t);
     ret = start(start_arg);
     pthread_cleanup_pop(1);

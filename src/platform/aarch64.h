@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/ucontext.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
@@ -55,6 +57,18 @@ static inline uintptr_t tl_cpu_lr(const tl_cpu_context *c)
           [sp] "i"(offsetof(__typeof__(TL_CPU_MC(ctx)), sp)),                                      \
           [r19] "i"(offsetof(__typeof__(TL_CPU_MC(ctx)), regs) + 19 * 8)                           \
         : "x16", "memory")
+
+/* The registers a signal interrupted, from its handler's third argument (the kernel's ucontext, as
+   glibc's ucontext_t lays it out). Safe in a handler. */
+static inline void tl_cpu_from_signal(tl_cpu_context *c, const void *ucontext)
+{
+    const mcontext_t *mc = &((const ucontext_t *)ucontext)->uc_mcontext;
+    memset(c, 0, sizeof *c);
+    memcpy(c->uc_mcontext.regs, mc->regs, sizeof mc->regs);
+    c->uc_mcontext.sp = mc->sp;
+    c->uc_mcontext.pc = mc->pc;
+    c->uc_mcontext.pstate = mc->pstate;
+}
 
 /* A system call without libc: no errno, no interposed syscall(), safe in a signal handler.
    Returns the kernel's result, -errno on failure. */

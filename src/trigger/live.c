@@ -105,24 +105,6 @@ static void name_helper(void)
     sigaddset(&set, tl_opt.signal);
     pthread_sigmask(ours ? SIG_UNBLOCK : SIG_BLOCK, &set, NULL);
 }
-static tl_report *collect(void)
-{
-    return tl_report_collect("signal", &(tl_filter){.rules = {tl_rules_of_file()}});
-}
-
-static void report_to_output(void)
-{
-    tl_report *r = collect();
-    size_t len;
-    char *buf = r ? tl_report_render(r, tl_opt.format, &len) : NULL;
-    if (buf)
-        tl_output_write(tl_opt.output, buf, len);
-    else
-        tl_warn("out of memory writing a report on signal");
-    free(buf);
-    tl_report_free(r);
-}
-
 /* Connects to the socket the tool listens on, if the listener is the process that sent the signal.
    */
 static int connect_tool(const dump_request *d)
@@ -159,7 +141,7 @@ static void report_to_tool(const dump_request *d)
         close(fd);
         return;
     }
-    tl_report *r = collect();
+    tl_report *r = tl_report_collect("signal", &(tl_filter){.rules = {tl_rules_of_file()}});
     size_t len;
     char *buf = r ? tl_report_render(r, format, &len) : NULL;
     if (buf) {
@@ -178,7 +160,7 @@ static void serve(void)
     if (plain != live.plain_served) {
         live.plain_served =
             plain; /* signals that came during one report are answered by the next */
-        report_to_output();
+        tl_output_report("signal", &(tl_filter){.rules = {tl_rules_of_file()}});
     }
     for (int i = 0; i < REQUESTS; i++) {
         dump_request *d = &live.dumps[i];
@@ -203,10 +185,11 @@ static uint64_t serve_all(uint64_t now_ns)
     if (atomic_exchange(&live.taken, false)) {
         name_helper();
         if (!live.warned) {
+            char name[16];
             live.warned = true;
-            tl_warn("the program takes signal %d for itself; live dumps by signal are off (choose "
+            tl_warn("the program takes %s for itself; live dumps by signal are off (choose "
                     "another with THREADLEAK_OPTIONS=signal=SIGUSR2 or SIGRTMIN+N)",
-                    tl_opt.signal);
+                    tl_signal_name(tl_opt.signal, name));
         }
     }
     sigset_t set, idle;
@@ -222,16 +205,16 @@ static uint64_t serve_all(uint64_t now_ns)
 void tl_live_start(void)
 {
     int sig = tl_opt.signal;
+    char name[16];
     if (!sig)
         return;
     struct sigaction old, act = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
     sigemptyset(&act.sa_mask);
     tl_guard++;
     if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL) {
-        tl_warn(
-            "signal %d already has a handler or is ignored; it is left to the program, and live "
-            "dumps by signal are off",
-            sig);
+        tl_warn("%s already has a handler or is ignored; it is left to the program, and live "
+                "dumps by signal are off",
+                tl_signal_name(sig, name));
     } else {
         tl_signal_own(sig, on_signal, taken);
         if (sigaction(sig, &act, NULL) != 0)
@@ -240,6 +223,15 @@ void tl_live_start(void)
     tl_guard--;
     live.plain_served = atomic_load(&live.plain);
     tl_helper_add(serve_all);
+}
+
+void tl_live_drain(void)
+{
+    if (!tl_opt.signal)
+        return;
+    tl_guard++;
+    serve();
+    tl_guard--;
 }
 
 void tl_live_fork_child(void)

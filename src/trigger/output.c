@@ -1,16 +1,20 @@
 /* Where a report goes. A report is rendered whole before it is written, and a file report is a new
    file: created 0600 with O_EXCL and O_NOFOLLOW, so it never follows a planted symbolic link and
-   never truncates another file (another report, or anything an attacker pointed the path at). */
+   never truncates another file (another report, or anything an attacker pointed the path at). A
+   path may also name a character device, or the process's own stdout or stderr. */
 #include "trigger/output.h"
 
-#include "core/base.h"
+#include "core/options.h"
+#include "format/format.h"
 
 #include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static atomic_uint sequence;
@@ -50,6 +54,35 @@ static bool expand(const char *pattern, unsigned seq, char *path, size_t size)
     return true;
 }
 
+/* A new file; or, reached through symbolic links or not, the process's own stdout or stderr
+   (/dev/stderr), or an existing character device (/dev/null, /dev/tty): writing there truncates
+   nothing. A device is opened without blocking (a FIFO swapped in meanwhile would wait for a
+   reader), checked to be the one that was looked at, then made blocking for the write. Anything
+   else that exists, a regular file above all, is refused: -1, errno EEXIST. */
+static int open_output(const char *path)
+{
+    struct stat seen, opened;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 || errno != EEXIST)
+        return fd;
+    if (stat(path, &seen) != 0)
+        return errno = EEXIST, -1;
+    for (int std = STDOUT_FILENO; std <= STDERR_FILENO; std++)
+        if (fstat(std, &opened) == 0 && opened.st_dev == seen.st_dev &&
+            opened.st_ino == seen.st_ino)
+            return fcntl(std, F_DUPFD_CLOEXEC, 0); /* /dev/stderr, whatever it is */
+    if (!S_ISCHR(seen.st_mode))
+        return errno = EEXIST, -1;
+    fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0 &&
+        (fstat(fd, &opened) != 0 || !S_ISCHR(opened.st_mode) || opened.st_rdev != seen.st_rdev ||
+         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)) {
+        close(fd);
+        return errno = EEXIST, -1;
+    }
+    return fd;
+}
+
 void tl_output_write(const char *target, const char *buf, size_t len)
 {
     int saved = errno;
@@ -69,7 +102,7 @@ void tl_output_write(const char *target, const char *buf, size_t len)
         int fd = -1;
         if (!expand(target, seq, path, sizeof path))
             tl_warn("report path '%s' is too long; writing the report to stderr", target);
-        else if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+        else if ((fd = open_output(path)) < 0)
             tl_warn("cannot create %s (%s); writing the report to stderr", path, strerror(errno));
         if (fd < 0) {
             tl_write_all(STDERR_FILENO, buf, len, false);
@@ -80,4 +113,17 @@ void tl_output_write(const char *target, const char *buf, size_t len)
         }
     }
     errno = saved;
+}
+
+void tl_output_report(const char *trigger, const tl_filter *filter)
+{
+    tl_report *r = tl_report_collect(trigger, filter);
+    size_t len;
+    char *buf = r ? tl_report_render(r, tl_opt.format, &len) : NULL;
+    if (buf)
+        tl_output_write(tl_opt.output, buf, len);
+    else
+        tl_warn("out of memory writing a report (%s)", trigger);
+    free(buf);
+    tl_report_free(r);
 }
