@@ -46,9 +46,10 @@ class Outcome:
         return found[0]
 
 
-def crash(mode, options="", preload=True, send=None, timeout=60):
+def crash(mode, options="", preload=True, send=None, timeout=60, inspect=None):
     """Runs `crash MODE` in a new directory with cores allowed, json reports to files there. send:
-    a function given the process once it has printed "ready PID"."""
+    a function given the process once it has printed "ready PID"; inspect, one given the
+    directory before it goes."""
     with tempfile.TemporaryDirectory() as d:
         env = crash_env(f"format=json:output={d}/r.%n.json" + (":" + options if options else ""), preload)
         with open(os.path.join(d, "out"), "w+") as out, open(os.path.join(d, "err"), "w+") as err:
@@ -82,6 +83,8 @@ def crash(mode, options="", preload=True, send=None, timeout=60):
                 with open(os.path.join(d, name)) as f:
                     reports.append(json.load(f))
         cores = [n for n in os.listdir(d) if n.startswith("core")]
+        if inspect:
+            inspect(d, cores)
     return Outcome(status, output, errors, reports, cores, seconds)
 
 
@@ -107,9 +110,20 @@ def expect_stuck_workers(rep):
     expect_eq(functions(stuck[0]["blocked_at"])[0], "stuck_worker", "where they wait")
 
 
+def crashing_thread_in_core(d, cores):
+    """The core, where the system writes one: its current thread is the one that faulted, at the
+    faulting line, as without the library."""
+    if not cores:
+        return
+    p = subprocess.run(["gdb", "-batch", "-ex", "bt 1", os.path.join(SCENARIOS, "crash"), os.path.join(d, cores[0])],
+                       capture_output=True, text=True, timeout=120)
+    expect(re.search(rf"#0 .*crashing_worker .*crash\.c:{source_line('crash.c', 'segv-site')}", p.stdout),
+           f"the core's faulting thread: {p.stdout}{p.stderr}")
+
+
 @test
 def segfault_in_a_worker_is_reported_then_kills_as_without_the_library():
-    o = crash("segv")
+    o = crash("segv", inspect=crashing_thread_in_core)
     rep = o.report("fatal")
     group, thread = fatal_thread(rep)
     expect_eq(thread["fatal_signal"], "SIGSEGV", "the signal")
