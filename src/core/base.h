@@ -20,6 +20,8 @@ int tl_tid_cmp(const void *a, const void *b);
 
 /* One line, "threadleak: ..." on the process's stderr, errno untouched. */
 void tl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same from pieces (NULL ends them early), without stdio: safe in a signal handler. */
+void tl_warn_safe(const char *a, const char *b, const char *c);
 
 /* Keeps errno as it is for the rest of the scope: bookkeeping after a real call must leave the
    program the errno the real call set. */

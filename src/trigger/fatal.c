@@ -59,14 +59,6 @@ static bool is_fault(int sig, const siginfo_t *si)
     return (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL) && si->si_code > 0;
 }
 
-/* One line on stderr, from the pieces, without stdio: safe in a handler. */
-static void say(const char *a, const char *b, const char *c)
-{
-    const char *parts[] = {"threadleak: ", a, b, c, "\n"};
-    for (size_t i = 0; i < TL_LENGTH(parts); i++)
-        tl_sys(SYS_write, STDERR_FILENO, (long)parts[i], (long)strlen(parts[i]), 0, 0, 0);
-}
-
 /* What SIG_DFL would have done, now. */
 static void do_default(int sig, const siginfo_t *si)
 {
@@ -137,8 +129,8 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
         return;
     }
     if (!tl_helper_tid()) {
-        say(tl_signal_name(sig, name), " in a process that has not started a thread: ",
-            "no report (see `fatal` in threadleak's README)");
+        tl_warn_safe(tl_signal_name(sig, name), " in a process that has not started a thread: ",
+                     "no report (see `fatal` in threadleak's README)");
         done();
         do_default(sig, si);
         return;
@@ -150,7 +142,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
     atomic_store_explicit(&fatal.state, ASKED, memory_order_release);
     tl_helper_wake();
     if (!wait_done(deadline)) {
-        say("the report on ", tl_signal_name(sig, name), " took more than 10 s: given up");
+        tl_warn_safe("the report on ", tl_signal_name(sig, name), " took more than 10 s: given up");
         done();
     }
     do_default(sig, si);
@@ -188,7 +180,11 @@ static void describe(const siginfo_t *si, tl_fatal *info)
         snprintf(info->cause, sizeof info->cause, "sent by the kernel");
         return;
     }
-    if (si->si_code <= 0) { /* sent: kill, tgkill (raise, abort), sigqueue, a timer */
+    if (si->si_code == SI_TIMER) {
+        snprintf(info->cause, sizeof info->cause, "sent by a timer");
+        return;
+    }
+    if (si->si_code <= 0) { /* sent: kill, tgkill (raise, abort), sigqueue */
         if (si->si_pid == getpid()) {
             snprintf(info->cause, sizeof info->cause, "sent by the process itself");
             return;

@@ -54,12 +54,12 @@ static struct {
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
-    static const char alone[] = "threadleak: no thread but main yet, so no report\n";
+    char name[16];
     if (!tl_signal_is_ours(sig))
         return;
     TL_KEEP_ERRNO;
     if (!tl_helper_tid()) {
-        tl_sys(SYS_write, STDERR_FILENO, (long)alone, sizeof alone - 1, 0, 0, 0);
+        tl_warn_safe(tl_signal_name(sig, name), ": no thread but main yet, so no report", NULL);
         return;
     }
     uint64_t value = (uint64_t)(uintptr_t)si->si_value.sival_ptr;

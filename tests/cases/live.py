@@ -269,7 +269,7 @@ def a_single_threaded_program_gets_no_helper_thread_and_survives_the_signal():
         out, err, status = live.finish()
         expect_eq(os.listdir(live.dir), [], "no report written")
     expect_eq((out, status), ("alone\n", 3), "the program")
-    expect_eq(err, "threadleak: no thread but main yet, so no report\n", "stderr")
+    expect_eq(err, "threadleak: SIGUSR1: no thread but main yet, so no report\n", "stderr")
 
 
 @test
