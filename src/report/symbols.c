@@ -249,6 +249,15 @@ struct Dwfl *tl_symbolizer_dwfl(tl_symbolizer *s)
     return s->dwfl;
 }
 
+void tl_symbolizer_prepare(uintptr_t address)
+{
+    unsigned n;
+    tl_symbolizer *s = tl_symbolizer_new();
+    if (s)
+        tl_symbolize(s, address + 1, &n); /* looked up as a return address: at the one before */
+    tl_symbolizer_free(s);
+}
+
 void tl_symbolizer_free(tl_symbolizer *s)
 {
     if (s && s == shared)
