@@ -100,36 +100,40 @@ static int append_env(const char *name, const char *value)
     return rc;
 }
 
+/* Adds the values of the -o and -t options in argv[0, end) to THREADLEAK_OPTIONS, in order. */
+static int add_options(char **argv, int end)
+{
+    for (int i = 0; i < end; i += 2) {
+        char deadline[64];
+        const char *value = argv[i + 1];
+        if (strcmp(argv[i], "-t") == 0) { /* checked: at most 9 digits and a unit */
+            snprintf(deadline, sizeof deadline, "deadline=%s", value);
+            value = deadline;
+        }
+        if (append_env("THREADLEAK_OPTIONS", value) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int run(int argc, char **argv)
 {
     const tl_cli_command *cmd = &tl_cli_run;
-    int i = 0, status;
-    char **options = calloc((size_t)argc + 1, sizeof *options), *deadline = NULL;
-    size_t noptions = 0;
-    for (; i < argc && argv[i][0] == '-'; i++) {
+    int i = 0, options_end, status;
+    for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0; i += 2) {
         uint64_t ms;
-        if (strcmp(argv[i], "--") == 0) {
-            i++;
-            break;
-        }
         if (tl_cli_common_option(cmd, argv[i], &status))
             return status;
         if ((strcmp(argv[i], "-o") != 0 && strcmp(argv[i], "-t") != 0) || i + 1 == argc)
             return tl_cli_usage_error(cmd, "%s '%s'",
                                       i + 1 == argc ? "no value after" : "unknown option", argv[i]);
-        if (strcmp(argv[i], "-t") == 0) {
-            if (!tl_duration_parse(argv[i + 1], strlen(argv[i + 1]), &ms))
-                return tl_cli_usage_error(
-                    cmd, "-t takes a duration such as 90, 90s, 500ms, 5m or 1h, not '%s'",
-                    argv[i + 1]);
-            if (asprintf(&deadline, "deadline=%s", argv[i + 1]) < 0)
-                return tl_cli_fail("out of memory");
-            options[noptions++] = deadline;
-        } else if (options) {
-            options[noptions++] = argv[i + 1];
-        }
-        i++;
+        if (strcmp(argv[i], "-t") == 0 && !tl_duration_parse(argv[i + 1], strlen(argv[i + 1]), &ms))
+            return tl_cli_usage_error(
+                cmd, "-t takes a duration such as 90, 90s, 500ms, 5m or 1h, not '%s'", argv[i + 1]);
     }
+    options_end = i;
+    if (i < argc && strcmp(argv[i], "--") == 0)
+        i++;
     if (i >= argc)
         return tl_cli_usage_error(cmd, "no program given");
 
@@ -149,15 +153,10 @@ static int run(int argc, char **argv)
         tl_cli_fail("cannot preload the library into %s: %s", argv[i], why);
         return FAILED;
     }
-    if (!options || append_env("LD_PRELOAD", lib) != 0) {
+    if (append_env("LD_PRELOAD", lib) != 0 || add_options(argv, options_end) != 0) {
         tl_cli_fail("cannot set the environment: %s", strerror(errno));
         return FAILED;
     }
-    for (size_t j = 0; j < noptions; j++)
-        if (append_env("THREADLEAK_OPTIONS", options[j]) != 0) {
-            tl_cli_fail("cannot set the environment: %s", strerror(errno));
-            return FAILED;
-        }
     execvp(argv[i], argv + i); /* the file checked above; a file that is neither ELF nor "#!" is
                                   run by /bin/sh */
     int err = errno;

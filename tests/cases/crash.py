@@ -127,7 +127,7 @@ def segfault_in_a_worker_is_reported_then_kills_as_without_the_library():
     rep = o.report("fatal")
     group, thread = fatal_thread(rep)
     expect_eq(thread["fatal_signal"], "SIGSEGV", "the signal")
-    expect_eq(thread["fatal_cause"], "address 0x0 not mapped", "its cause")
+    expect_eq(thread["fatal_cause"], "address 0x10 not mapped", "its cause")
     expect(thread["tid"] != rep["pid"], "a worker")
     expect_eq((group["count"], group["state"], group["verdict"]), (1, "running", "running"), "its group")
     frames = user_frames(group["blocked_at"])
