@@ -30,6 +30,15 @@ def program_copy(d, name="prog"):
     return path
 
 
+def script(d, text):
+    """An executable script in d."""
+    path = os.path.join(d, "script")
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+    return path
+
+
 def install_prefix():
     with open(os.path.join(os.environ["TL_BUILD"], "CMakeCache.txt")) as f:
         return re.search(r"^CMAKE_INSTALL_PREFIX:PATH=(.*)$", f.read(), re.M).group(1)
@@ -61,11 +70,7 @@ def run_fails_closed_for_a_static_program():
         p = cli("run", "--", exe, env=run_env())
         expect_fails_closed(p, rf"cannot preload the library into {re.escape(exe)}: .* is statically linked",
                             "a static program")
-        script = os.path.join(d, "script")
-        with open(script, "w") as f:
-            f.write(f"#!{exe}\n")
-        os.chmod(script, 0o755)
-        p = cli("run", "--", script, env=run_env())
+        p = cli("run", "--", script(d, f"#!{exe}\n"), env=run_env())
         expect_fails_closed(p, rf"{re.escape(exe)} is statically linked", "a script run by a static program")
 
 
@@ -98,11 +103,7 @@ def run_fails_closed_for_a_missing_dynamic_linker():
         p = cli("run", "--", exe, env=run_env())
         expect_fails_closed(p, rf"needs the dynamic linker {re.escape(missing[:-1].decode())}, which is missing",
                             "a missing dynamic linker")
-        script = os.path.join(d, "script")
-        with open(script, "w") as f:
-            f.write("#!/nonexistent/sh\necho ran\n")
-        os.chmod(script, 0o755)
-        p = cli("run", "--", script, env=run_env())
+        p = cli("run", "--", script(d, "#!/nonexistent/sh\necho ran\n"), env=run_env())
         expect_fails_closed(p, r"needs /nonexistent/sh \(No such file or directory\)", "a missing interpreter")
 
 
