@@ -5,6 +5,7 @@
    and loads no library: libunwind is loaded at the first thread, libdw at the first report.
    Other threads that reach a safe point meanwhile wait for it, at most a second; the starting
    thread's own calls into wrappers (its guard is set) go straight through. */
+#include "core/altstack.h"
 #include "core/futex.h"
 #include "core/helper.h"
 #include "core/options.h"
@@ -13,7 +14,9 @@
 #include "core/resource.h"
 #include "core/start.h"
 #include "report/symbols.h"
+#include "trigger/deadline.h"
 #include "trigger/exit.h"
+#include "trigger/fatal.h"
 #include "trigger/live.h"
 
 #include <pthread.h>
@@ -27,10 +30,12 @@ static void fork_prepare(void)
 {
     tl_registry_fork_prepare();
     tl_resource_fork_prepare();
+    tl_altstack_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    tl_altstack_fork_parent();
     tl_resource_fork_parent();
     tl_registry_fork_parent();
 }
@@ -41,6 +46,7 @@ static void fork_child(void)
     tl_proc_fork_child();
     tl_registry_fork_child();
     tl_resource_fork_child();
+    tl_altstack_fork_child();
     tl_helper_fork_child();
     tl_live_fork_child();
     tl_symbolizer_fork_child();
@@ -84,4 +90,6 @@ void tl_main_starting(void)
     tl_start();
     tl_exit_register();
     tl_live_start();
+    tl_fatal_start();
+    tl_deadline_start();
 }

@@ -84,3 +84,15 @@ void tl_warn(const char *fmt, ...)
     line[n++] = '\n';
     tl_sys(SYS_write, STDERR_FILENO, (long)line, n, 0, 0, 0);
 }
+
+void tl_warn_safe(const char *a, const char *b, const char *c)
+{
+    char line[512];
+    size_t n = 0;
+    const char *parts[] = {"threadleak: ", a, b, c};
+    for (size_t i = 0; i < TL_LENGTH(parts) && parts[i]; i++)
+        for (const char *p = parts[i]; *p && n < sizeof line - 1; p++)
+            line[n++] = *p;
+    line[n++] = '\n';
+    tl_sys(SYS_write, STDERR_FILENO, (long)line, (long)n, 0, 0, 0);
+}

@@ -26,6 +26,8 @@ bool tl_std_stream_is_ours(int fd); /* 1 or 2 is still the file it was at start-
 /* One line, "threadleak: ..." on the process's stderr, errno untouched; nothing when stderr is no
    longer the one the process started with. */
 void tl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same from pieces (NULL ends them early), without stdio: safe in a signal handler. */
+void tl_warn_safe(const char *a, const char *b, const char *c);
 
 /* Keeps errno as it is for the rest of the scope: bookkeeping after a real call must leave the
    program the errno the real call set. */

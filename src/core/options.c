@@ -68,24 +68,6 @@ static bool parse_uint(value v, unsigned long lo, unsigned long hi, unsigned lon
     return true;
 }
 
-bool tl_duration_parse(const char *s, size_t len, uint64_t *ms)
-{
-    static const struct {
-        const char *suffix;
-        uint64_t ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
-    for (size_t i = 0; i < TL_LENGTH(units); i++) {
-        size_t n = strlen(units[i].suffix);
-        unsigned long count;
-        if (len > n && memcmp(s + len - n, units[i].suffix, n) == 0 &&
-            parse_uint((value){s, len - n}, 0, 100000000, &count)) {
-            *ms = count * units[i].ms;
-            return true;
-        }
-    }
-    return false;
-}
-
 static bool parse_signal(value v, int *out)
 {
     unsigned long n = 0;

@@ -2,6 +2,7 @@
 #ifndef TL_CORE_OPTIONS_H
 #define TL_CORE_OPTIONS_H
 
+#include "core/duration.h"
 #include "tl.h"
 
 #include <limits.h>
@@ -39,8 +40,6 @@ extern tl_options tl_opt;
    which keeps the value. Allocates nothing. */
 void tl_options_read(tl_options *o, const char *spec);
 bool tl_format_parse(const char *name, size_t len, tl_format *out);
-/* "90", "90s", "250ms", "5m", "1h" in ms; false when it is none of those. */
-bool tl_duration_parse(const char *s, size_t len, uint64_t *ms);
 const char *tl_format_name(tl_format format);
 
 #endif

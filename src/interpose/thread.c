@@ -2,6 +2,7 @@
    names. */
 #include "interpose/interpose.h"
 
+#include "core/altstack.h"
 #include "core/helper.h"
 #include "core/registry.h"
 
@@ -11,6 +12,7 @@
 
 static void thread_end(void *t)
 {
+    tl_altstack_take_back();
     tl_thread_ended(t);
     tl_helper_thread_ended();
 }
@@ -26,6 +28,7 @@ static inline __attribute__((always_inline)) void *run(tl_thread *t, bool c11)
     void *start_arg = t->arg, *ret;
     struct _pthread_cleanup_buffer end;
     tl_thread_started(t, (uintptr_t)__builtin_frame_address(0));
+    tl_altstack_give();
     _pthread_cleanup_push(&end, thread_end, t);
     if (c11)
         ret = (void *)(intptr_t)((int (*)(void *))(void (*)(void))start)(start_arg);

@@ -11,6 +11,7 @@
 #include "platform/platform.h"
 #include "report/unwind.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,12 +128,26 @@ static void read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
     tl_wait_unpin(w);
 }
 
+/* The thread that received a fatal signal: the stack the signal interrupted, which stands still
+   while the thread waits in the handler for this report. */
+static void fatal_stack(tl_report *rep, tl_row *r, uintptr_t stack_top, size_t stack_size,
+                        tl_unwinder **u)
+{
+    r->fatal_signal = rep->fatal->sig;
+    if (unwinder(rep, u))
+        r->blocked_at = tl_unwind_signal(*u, &rep->fatal->ctx, stack_top, stack_size);
+}
+
+static bool is_fatal(const tl_report *rep, pid_t tid)
+{
+    return rep->fatal && rep->fatal->tid == tid;
+}
+
 /* The registry's threads as rows, into rows (room for n), waits unwound; not the waits of threads
    a name: rule hides (a runtime's own), which would cost a report its symbols for nothing. */
 static size_t registry_rows(tl_report *rep, const tl_filter *f, tl_thread **threads, size_t n,
-                            tl_row *rows)
+                            tl_row *rows, tl_unwinder **u)
 {
-    tl_unwinder *u = NULL;
     uint64_t deadline = tl_now_ns() + 50000000;
     for (size_t i = 0; i < n; i++) {
         tl_thread *t = threads[i];
@@ -149,9 +164,10 @@ static size_t registry_rows(tl_report *rep, const tl_filter *f, tl_thread **thre
         r->suppressed = tl_rules_match_name(f->rules[0], r->name) ||
                         tl_rules_match_name(f->rules[1], r->name);
         if (!exited && !r->suppressed)
-            read_wait(rep, t, r, &u);
+            read_wait(rep, t, r, u);
+        if (is_fatal(rep, r->tid))
+            fatal_stack(rep, r, t->stack_top, t->stack_size, u);
     }
-    tl_unwinder_free(u);
     return n;
 }
 
@@ -177,8 +193,9 @@ static void apply_filter(tl_report *r, const tl_filter *f)
     size_t kept = 0;
     for (size_t i = 0; i < r->nrows; i++) {
         const tl_row *row = &r->rows[i];
-        if (row->suppressed || in_baseline(f, row) || tl_rules_match(f->rules[0], r, row) ||
-            tl_rules_match(f->rules[1], r, row))
+        if (!row->fatal_signal && (row->suppressed || in_baseline(f, row) ||
+                                   tl_rules_match(f->rules[0], r, row) ||
+                                   tl_rules_match(f->rules[1], r, row)))
             r->threads_total--;
         else
             r->rows[kept++] = *row;
@@ -195,6 +212,8 @@ static int row_cmp(const void *a, const void *b)
         return (int)x->verdict - (int)y->verdict;
     if (x->untracked != y->untracked)
         return (int)x->untracked - (int)y->untracked;
+    if (x->fatal_signal != y->fatal_signal)
+        return x->fatal_signal - y->fatal_signal;
     if (x->blocked_at != y->blocked_at)
         return (uintptr_t)x->blocked_at < (uintptr_t)y->blocked_at ? -1 : 1;
     if (x->created_at != y->created_at)
@@ -205,7 +224,8 @@ static int row_cmp(const void *a, const void *b)
 static bool same_group(const tl_row *x, const tl_row *y)
 {
     return x->state == y->state && x->verdict == y->verdict && x->untracked == y->untracked &&
-           x->blocked_at == y->blocked_at && x->created_at == y->created_at;
+           x->fatal_signal == y->fatal_signal && x->blocked_at == y->blocked_at &&
+           x->created_at == y->created_at;
 }
 
 static int group_cmp(const void *a, const void *b)
@@ -252,10 +272,10 @@ static bool make_groups(tl_report *r)
 }
 
 /* A tracked thread's row: the registry knows it; the kernel is asked only what a thread with no
-   recorded wait is doing. */
+   recorded wait is doing (not the one in the fatal signal's handler: it waits there for us). */
 static void refine_tracked(tl_row *row, tl_task *task)
 {
-    if (row->state == TL_RUNNING)
+    if (row->state == TL_RUNNING && !row->fatal_signal)
         kernel_state(row, task && tl_proc_task(row->tid, task) ? task : NULL);
     if (task && row->state == TL_EXITED_UNJOINED)
         task->state = 'Z';
@@ -272,12 +292,13 @@ static bool gone_soon(tl_task *task)
     return false;
 }
 
-/* A thread the library did not make: false when it is gone, or glibc's timer thread. A thread we
-   made that has just ended (it is in the registry's list of ends) may still be in the kernel,
-   finishing its exit: for microseconds natively, for milliseconds under an emulator, which tears
-   down its own state of the thread too. It is given the time to go; a task that stays has taken
-   the tid anew, and is reported. */
-static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excluded)
+/* A thread the library did not make (or main, when it received the fatal signal): false when it is
+   gone, or glibc's timer thread. A thread we made that has just ended (it is in the registry's list
+   of ends) may still be in the kernel, finishing its exit: for microseconds natively, for
+   milliseconds under an emulator, which tears down its own state of the thread too. It is given
+   the time to go; a task that stays has taken the tid anew, and is reported. */
+static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excluded,
+                          tl_unwinder **u)
 {
     if (!tl_proc_task(task->tid, task) || task->state == 'Z' || task->state == 'X')
         return false; /* gone: only its /proc entry lingers */
@@ -287,10 +308,37 @@ static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excl
         ++*excluded; /* listed with the timers it serves */
         return false;
     }
-    *row = (tl_row){.tid = task->tid, .start = task->start, .state = TL_RUNNING, .untracked = true};
+    *row = (tl_row){.tid = task->tid, .start = task->start, .state = TL_RUNNING};
+    row->untracked = task->tid != r->pid;
     memcpy(row->name, task->comm, sizeof row->name);
-    kernel_state(row, task);
+    if (is_fatal(r, task->tid))
+        fatal_stack(r, row, 0, 0, u);
+    else
+        kernel_state(row, task);
     return true;
+}
+
+/* The process's argv, from /proc/self/cmdline (as the program may have rewritten it), each argument
+   NUL-terminated; at most 64 KiB of it, whole arguments. NULL when it cannot be read. */
+static char *read_command(size_t *len)
+{
+    enum { MAX = 65536 };
+    char *buf = malloc(MAX);
+    int fd = buf ? open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC) : -1;
+    size_t n = 0;
+    for (ssize_t got = 1; fd >= 0 && got > 0 && n < MAX; n += (size_t)got)
+        if ((got = read(fd, buf + n, MAX - n)) < 0)
+            got = 0;
+    if (fd >= 0)
+        close(fd);
+    while (n && buf[n - 1]) /* a last argument cut short */
+        n--;
+    if (!n) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
 }
 
 tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
@@ -299,6 +347,9 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     if (!r)
         return NULL;
     r->trigger = trigger;
+    r->fatal = filter->fatal;
+    clock_gettime(CLOCK_REALTIME, &r->time);
+    r->command = read_command(&r->command_len);
     r->every_thread_leaks = filter->every_thread_leaks;
     r->pid = getpid();
     r->pileup = tl_opt.pileup;
@@ -308,9 +359,10 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     size_t ntasks = tl_proc_tids(&tids);
     tl_thread **threads;
     size_t nthreads = tl_registry_hold_all(&threads);
+    tl_unwinder *u = NULL;
     r->rows = calloc(nthreads + ntasks + 1, sizeof *r->rows);
     if (r->rows)
-        r->nrows = registry_rows(r, filter, threads, nthreads, r->rows);
+        r->nrows = registry_rows(r, filter, threads, nthreads, r->rows, &u);
     tl_registry_release_all(threads, nthreads);
     r->now_ns = tl_now_ns();
     /* Every listed thread, its state 0 (alive, as far as we know) until the kernel is asked. */
@@ -320,6 +372,7 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
         task[i].tid = tids[i];
     free(tids);
     if (!r->rows || !task || !seen) {
+        tl_unwinder_free(u);
         free(seen);
         free(task);
         tl_report_free(r);
@@ -343,11 +396,12 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     for (size_t i = 0; i < ntasks; i++) {
         if (seen[i])
             continue;
-        if (task[i].tid == caller || task[i].tid == r->pid)
+        if (task[i].tid == caller || (task[i].tid == r->pid && !is_fatal(r, r->pid)))
             excluded++;
-        else if (untracked_row(r, &task[i], &r->rows[kept], &excluded))
+        else if (untracked_row(r, &task[i], &r->rows[kept], &excluded, &u))
             kept++;
     }
+    tl_unwinder_free(u);
     r->nrows = kept;
     r->threads_total = kept + excluded;
     free(seen);
@@ -382,9 +436,21 @@ void tl_report_free(tl_report *r)
 {
     if (!r)
         return;
+    free(r->command);
     tl_symbolizer_free(r->sym);
     free(r->resources);
     free(r->groups);
     free(r->rows);
     free(r);
+}
+
+void tl_report_time(const tl_report *r, char *buf, size_t len)
+{
+    struct tm tm;
+    char date[32];
+    localtime_r(&r->time.tv_sec, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    long offset = tm.tm_gmtoff / 60;
+    snprintf(buf, len, "%s.%03ld%c%02ld:%02ld", date, r->time.tv_nsec / 1000000,
+             offset < 0 ? '-' : '+', labs(offset) / 60, labs(offset) % 60);
 }

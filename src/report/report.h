@@ -10,6 +10,8 @@
 #include "report/suppress.h"
 #include "report/symbols.h"
 
+#include <time.h>
+
 typedef enum { TL_DEADLOCK, TL_ORPHANED, TL_BLOCKED, TL_UNJOINED, TL_VERDICT_RUNNING } tl_verdict;
 const char *tl_verdict_name(tl_verdict v);
 
@@ -30,7 +32,18 @@ typedef struct tl_row {
     pid_t wakers[TL_WAKERS], last_waker;
     uint64_t since_ns; /* blocked (or finished) since */
     const tl_stack *blocked_at, *created_at;
+    int fatal_signal; /* the signal it received, in a fatal report (blocked_at is from there) */
 } tl_row;
+
+/* The thread that received a fatal or terminating signal, for the report written while it waits
+   in the handler (trigger/fatal.c): listed, main included, whatever the filter says, with the
+   stack the signal interrupted. */
+typedef struct tl_fatal {
+    pid_t tid;
+    int sig;
+    char cause[96];     /* what the kernel says of it: "address 0x10 not mapped", "sent by pid 7" */
+    tl_cpu_context ctx; /* the registers the signal interrupted */
+} tl_fatal;
 
 typedef struct tl_filter {
     const tl_rules *rules[2];     /* threads matching any are left out, and not counted */
@@ -38,6 +51,7 @@ typedef struct tl_filter {
     size_t nbaseline;
     bool every_thread_leaks; /* verify_none: a running thread has not ended either */
     bool no_resources;
+    const tl_fatal *fatal; /* the thread that received a fatal signal, or NULL */
 } tl_filter;
 
 typedef struct tl_group {
@@ -49,9 +63,13 @@ typedef struct tl_group {
 } tl_group;
 
 typedef struct tl_report {
-    const char *trigger; /* "exit", "signal", "api" */
+    const char *trigger; /* "exit", "signal", "api", "fatal", "terminate", "deadline" */
     pid_t pid;
     uint64_t now_ns;
+    struct timespec time; /* the wall clock, for people (tl_report_time) */
+    char *command;        /* the process's argv, each argument NUL-terminated; NULL if unknown */
+    size_t command_len;
+    const tl_fatal *fatal;
     unsigned pileup;
     tl_row *rows;
     size_t nrows;
@@ -71,6 +89,8 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter);
    call: a report that names no frame (a clean exit) never reads a module's symbols. */
 const tl_frame *tl_report_frames(tl_report *r, uintptr_t return_address, unsigned *n);
 void tl_report_free(tl_report *r);
+/* The report's time in RFC 3339, local with its offset: "2025-05-04T10:11:12.345+02:00". */
+void tl_report_time(const tl_report *r, char *buf, size_t len);
 /* The one stack of a group, for formats that have room for one: where its threads wait, or,
    when no wait is recorded, where they were made. */
 const tl_stack *tl_group_stack(const tl_group *g);

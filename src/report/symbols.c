@@ -138,6 +138,7 @@ static tl_symbolizer *shared;
 tl_symbolizer *tl_symbolizer_new(void)
 {
     uint64_t key = 0;
+    tl_deps_load(); /* first: the modules it maps are then among those the key counts */
     tl_symbolizer *s;
     dl_iterate_phdr(count_loads, &key);
     if (tl_lock_try(&shared_lock)) {
@@ -330,6 +331,15 @@ const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address, unsigne
 struct Dwfl *tl_symbolizer_dwfl(tl_symbolizer *s)
 {
     return s->dwfl;
+}
+
+void tl_symbolizer_prepare(uintptr_t address)
+{
+    unsigned n;
+    tl_symbolizer *s = tl_symbolizer_new();
+    if (s)
+        tl_symbolize(s, address + 1, &n); /* looked up as a return address: at the one before */
+    tl_symbolizer_free(s);
 }
 
 void tl_symbolizer_free(tl_symbolizer *s)

@@ -23,6 +23,9 @@ void tl_symbolizer_free(tl_symbolizer *s);
    inlined. */
 const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address, unsigned *n);
 struct Dwfl *tl_symbolizer_dwfl(tl_symbolizer *s); /* the modules it knows, NULL if none */
+/* Reads ahead what naming address will read (the modules, and the debug information of its
+   module, the bulk of a first report's cost), and keeps it for the reports to come. */
+void tl_symbolizer_prepare(uintptr_t address);
 void tl_symbolizer_fork_child(void);
 
 #endif

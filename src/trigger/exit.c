@@ -5,6 +5,7 @@
 #include "core/options.h"
 #include "format/format.h"
 #include "report/report.h"
+#include "trigger/live.h"
 #include "trigger/output.h"
 
 #include <stdlib.h>
@@ -79,8 +80,16 @@ static void report_at_exit(void)
         exit(tl_opt.exitcode);
 }
 
+/* The first exit handler of ours: the helper thread finishes what it is doing and starts nothing
+   new, and the live requests that came before are answered, ahead of the exit report. */
+static void exit_begins(void)
+{
+    tl_helper_stop();
+    tl_live_drain();
+}
+
 void tl_exit_register(void)
 {
-    if ((tl_opt.at_exit && atexit(report_at_exit) != 0) || atexit(tl_helper_stop) != 0)
+    if ((tl_opt.at_exit && atexit(report_at_exit) != 0) || atexit(exit_begins) != 0)
         tl_warn("cannot register the exit report");
 }

@@ -59,12 +59,12 @@ static struct {
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
-    static const char alone[] = "threadleak: no thread but main yet, so no report\n";
+    char name[16];
     if (!tl_signal_is_ours(sig))
         return;
     TL_KEEP_ERRNO;
     if (!tl_helper_tid()) {
-        tl_sys(SYS_write, STDERR_FILENO, (long)alone, sizeof alone - 1, 0, 0, 0);
+        tl_warn_safe(tl_signal_name(sig, name), ": no thread but main yet, so no report", NULL);
         return;
     }
     uint64_t value = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
@@ -155,23 +155,6 @@ static void name_helper(int old)
         pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     }
 }
-static tl_report *collect(void)
-{
-    return tl_report_collect("signal", &(tl_filter){.rules = {tl_rules_of_process()}});
-}
-
-static void report_to_output(void)
-{
-    tl_report *r = collect();
-    size_t len;
-    char *buf = r ? tl_report_render(r, tl_opt.format, &len) : NULL;
-    if (buf)
-        tl_output_write(tl_opt.output, buf, len);
-    else
-        tl_warn("out of memory writing a report on signal");
-    free(buf);
-    tl_report_free(r);
-}
 
 /* Connects to the socket the tool listens on, if the listener is the process that sent the signal.
    */
@@ -209,7 +192,7 @@ static void report_to_tool(const dump_request *d)
         close(fd);
         return;
     }
-    tl_report *r = collect();
+    tl_report *r = tl_report_collect("signal", &(tl_filter){.rules = {tl_rules_of_process()}});
     size_t len;
     char *buf = r ? tl_report_render(r, format, &len) : NULL;
     if (buf) {
@@ -226,9 +209,8 @@ static void serve(void)
 {
     unsigned plain = atomic_load(&live.plain);
     if (plain != live.plain_served) {
-        live.plain_served =
-            plain; /* signals that came during one report are answered by the next */
-        report_to_output();
+        live.plain_served = plain; /* signals during one report are answered by the next */
+        tl_output_report("signal", &(tl_filter){.rules = {tl_rules_of_process()}});
     }
     for (int i = 0; i < REQUESTS; i++) {
         dump_request *d = &live.dumps[i];
@@ -281,6 +263,15 @@ void tl_live_start(void)
     atomic_store(&live.signal, sig);
     live.plain_served = atomic_load(&live.plain);
     tl_helper_add(serve_all);
+}
+
+void tl_live_drain(void)
+{
+    if (!tl_opt.signal)
+        return;
+    tl_guard++;
+    serve();
+    tl_guard--;
 }
 
 void tl_live_fork_child(void)

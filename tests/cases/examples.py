@@ -91,6 +91,20 @@ def example_ctest_suite_fails_only_the_leaky_test():
 
 
 @test
+def example_ctest_deadline_reports_a_hung_test_before_its_timeout():
+    with tempfile.TemporaryDirectory() as d:
+        p = run_example(build_example(d, "deadline"), "ctest", "--output-on-failure", at_exit=True)
+        out = p.stdout + p.stderr
+    expect(p.returncode != 0, f"the hung test fails:\n{out}")
+    failed = re.search(r"pool_hangs \.+\*+Failed\s+([\d.]+) sec", out)
+    expect(failed, f"failed at its deadline, not timed out:\n{out}")
+    expect(3 <= float(failed.group(1)) < 10, f"ended by its 3 s deadline, before its 10 s TIMEOUT:\n{out}")
+    expect(re.search(r"threadleak: 2 leaked threads in 1 group at the deadline \(3\.0 s\)", out), out)
+    expect(re.search(r"#\d+\s+pool_worker\s.*\n(.*\n)*?\s+created by .*\n\s+#\d+\s+pool_start\s.*\n\s+#\d+\s+main\s",
+                     out), f"the workers and their creator:\n{out}")
+
+
+@test
 def installed_package_works_with_find_package_and_pkg_config():
     build = os.environ["TL_BUILD"]
     with tempfile.TemporaryDirectory() as d:

@@ -78,6 +78,26 @@ def output_file_is_new_private_and_never_truncates():
 
 
 @test
+def output_may_be_a_device_or_stderr_but_never_a_link_to_a_file():
+    for device in ("/dev/null", "/dev/stderr"):
+        p = run("alive", "1", options=f"output={device}")
+        expect("cannot create" not in p.stderr, f"{device}: {p.stderr}")
+        expect_eq("1 thread: cond_wait, blocked" in p.stderr, device == "/dev/stderr", f"{device}: {p.stderr}")
+    with tempfile.TemporaryDirectory() as d:
+        victim, link = os.path.join(d, "victim"), os.path.join(d, "link")
+        with open(victim, "w") as f:
+            f.write("keep me")
+        for target in (victim, link):
+            if target == link:
+                os.symlink(victim, link)
+            p = run("alive", "1", options=f"output={target}")
+            expect(re.search(rf"^threadleak: cannot create {re.escape(target)} \(File exists\)", p.stderr, re.M),
+                   p.stderr)
+            with open(victim) as f:
+                expect_eq(f.read(), "keep me", "the file, untouched")
+
+
+@test
 def max_frames_limits_stacks():
     full, _ = report("alive", "1")
     cut, _ = report("alive", "1", options="max_frames=2")

@@ -145,3 +145,17 @@ def rust_names_are_demangled_and_cxx_names_as_before():
               ["demo::worker::serve", "demo::worker::wait", "app::Pool::run(int)"],
               "v0 Rust, legacy Rust without its hash, C++")
     expect("app::Pool::start()" in functions(g["created_at"]), f"created_at {g['created_at']}")
+
+
+@test
+def reports_say_when_and_what():
+    import datetime
+    before = datetime.datetime.now(datetime.timezone.utc)
+    rep, _ = report("alive", "1", "0", "it's here")
+    when = datetime.datetime.fromisoformat(rep["time"])
+    expect(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d", rep["time"]), rep["time"])
+    expect(before - datetime.timedelta(seconds=1) <= when <= datetime.datetime.now(datetime.timezone.utc),
+           f"{rep['time']} is when the report was written")
+    expect_eq(rep["command"], [os.path.join(SCENARIOS, "alive"), "1", "0", "it's here"], "command")
+    text = run("alive", "1", "0", "it's here").stderr.splitlines()
+    expect(re.fullmatch(r"time: \S+  command: \S+/alive 1 0 'it'\\''s here'", text[1]), text[1])
