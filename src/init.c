@@ -14,6 +14,7 @@
 #include "report/symbols.h"
 #include "trigger/exit.h"
 #include "trigger/live.h"
+#include "trigger/watch.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ static void fork_child(void)
     tl_resource_fork_child();
     tl_helper_fork_child();
     tl_live_fork_child();
+    tl_watch_fork_child();
     tl_symbolizer_fork_child();
 }
 
@@ -81,4 +83,5 @@ void tl_main_starting(void)
     tl_start();
     tl_exit_register();
     tl_live_start();
+    tl_watch_start();
 }

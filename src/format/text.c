@@ -12,6 +12,7 @@ static const char *trigger_words(const char *trigger)
 {
     return strcmp(trigger, "exit") == 0     ? "at exit"
            : strcmp(trigger, "signal") == 0 ? "on signal"
+           : strcmp(trigger, "watch") == 0  ? "on watch, growing groups first"
                                             : "on request";
 }
 
@@ -87,6 +88,9 @@ static void group_block(FILE *out, tl_report *r, const tl_group *g)
     headline(out, rows, g->ms_min, g->ms_max, g->object);
     if (g->count >= r->pileup)
         fprintf(out, "  pile-up: %zu threads wait at this one site\n", g->count);
+    if (g->growth)
+        fprintf(out, "  growing: from %zu to %zu threads in %.1f s\n", g->growth->from,
+                g->growth->to, g->growth->seconds);
     if (g->evidence[0])
         fprintf(out, "  evidence: %s\n", g->evidence);
     fputs("  threads:", out);

@@ -38,16 +38,23 @@ typedef struct tl_filter {
     bool no_resources;
 } tl_filter;
 
+/* How a group the watch saw growing grew (trigger/watch.c): from `from` threads to `to`. */
+typedef struct tl_growth {
+    size_t from, to;
+    double seconds;
+} tl_growth;
+
 typedef struct tl_group {
     const tl_row *rows; /* count consecutive rows with equal key */
     size_t count;
     uint64_t ms_min, ms_max;
-    const char *object;   /* shared by all its threads, or "(several)" */
-    const char *evidence; /* shared by all its threads, or "" */
+    const char *object;      /* shared by all its threads, or "(several)" */
+    const char *evidence;    /* shared by all its threads, or "" */
+    const tl_growth *growth; /* NULL, or the watch's finding: the group keeps growing */
 } tl_group;
 
 typedef struct tl_report {
-    const char *trigger; /* "exit", "signal", "api" */
+    const char *trigger; /* "exit", "signal", "api", "watch" */
     pid_t pid;
     uint64_t now_ns;
     unsigned pileup;

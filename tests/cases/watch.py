@@ -1,0 +1,301 @@
+"""Watching a service over time: growth reports (watch), the metrics file."""
+import shutil
+
+from harness import *  # noqa: F401,F403
+
+
+def thread_names(pid):
+    names = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    return names
+
+
+class Watched:
+    """The watch scenario in a mode, running until stop(); its reports and metrics go to dir."""
+
+    def __init__(self, *args, options="", preload=True, before=None):
+        self.dir = tempfile.mkdtemp()
+        if before:
+            before(self)
+        self.proc = subprocess.Popen([os.path.join(SCENARIOS, "watch"), *args], cwd=self.dir,
+                                     env=preload_env(options.replace("DIR", self.dir), preload),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        expect(line.startswith("ready "), f"watch {args} did not start: {line!r}")
+        self.pid = int(line.split()[1])
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def wait_for(self, name, timeout=60):
+        """The file's contents once it exists and parses as json (reports are written whole)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Failure(f"watch ended early: {self.proc.stderr.read()}")
+            try:
+                with open(self.path(name)) as f:
+                    return json.load(f)
+            except (OSError, ValueError):
+                time.sleep(0.05)
+        raise Failure(f"no {name} within {timeout} s: {os.listdir(self.dir)}")
+
+    def wait_for_helper(self):
+        """Until the library's helper thread runs: it starts with the program's first thread."""
+        for _ in range(1200):
+            if any(n.startswith("threadleak") for n in thread_names(self.pid)):
+                return
+            time.sleep(0.05)
+        raise Failure(f"no helper thread in {thread_names(self.pid)}")
+
+    def reports(self):
+        return sorted(n for n in os.listdir(self.dir) if n.startswith("r."))
+
+    def stop(self):
+        _, err = self.proc.communicate("stop\n", timeout=60)
+        expect_eq(self.proc.returncode, 0, f"watch status (stderr: {err})")
+        return err
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+WATCH = "watch=200ms:at_exit=0:format=json:output=DIR/r.%n.json"
+
+
+def expect_growing_leak(rep, what):
+    expect_eq(rep["trigger"], "watch", f"{what}: trigger")
+    g = rep["groups"][0]
+    expect("growth" in g, f"{what}: the first group has no growth: {summary(rep)}")
+    expect_eq((g["state"], g["verdict"]), ("cond_wait", "blocked"), f"{what}: the group")
+    expect_eq(functions(g["created_at"])[0], "handle_request", f"{what}: created_at")
+    expect_eq(g["created_at"][0]["line"], source_line("watch.c", "leak-site"), f"{what}: line")
+    expect_eq(functions(g["blocked_at"])[0], "wait_for_reply", f"{what}: blocked_at")
+    growth = g["growth"]
+    expect(growth["to"] - growth["from"] >= 8, f"{what}: growth {growth}")
+    expect(growth["to"] <= g["count"], f"{what}: growth {growth} beyond the group's size")
+    # Twelve samples 200 ms apart at least: 2.2 s from the first to the last.
+    expect(growth["seconds"] >= 2.1, f"{what}: growth over {growth['seconds']} s")
+    expect(all("growth" not in other for other in rep["groups"][1:]),
+           f"{what}: only the growing group has growth")
+    return growth
+
+
+@test
+def watch_reports_a_group_that_keeps_growing():
+    with Watched("leak", options=WATCH) as w:
+        rep = w.wait_for("r.1.json")
+        w.stop()
+    expect_growing_leak(rep, "watch report")
+
+
+@test
+def watch_reports_again_only_once_the_group_has_doubled():
+    with Watched("leak", options=WATCH) as w:
+        first = expect_growing_leak(w.wait_for("r.1.json"), "first report")
+        second = expect_growing_leak(w.wait_for("r.2.json"), "second report")
+        w.stop()
+    expect(second["to"] >= 2 * first["to"], f"second report at {second}, first at {first}")
+
+
+@test
+def watch_report_in_text_says_how_the_group_grew():
+    with Watched("leak", options="watch=200ms:at_exit=0:output=DIR/r.%n.txt") as w:
+        for _ in range(1200):
+            if os.path.exists(w.path("r.1.txt")) and os.path.getsize(w.path("r.1.txt")):
+                break
+            time.sleep(0.05)
+        w.stop()
+        with open(w.path("r.1.txt")) as f:
+            text = f.read()
+    expect(re.match(r"threadleak: \d+ leaked threads in 1 group on watch, growing groups first",
+                    text), f"text header: {text[:200]!r}")
+    expect(re.search(r"^  growing: from \d+ to \d+ threads in \d+\.\d s$", text, re.M),
+           f"no growing line: {text[:600]!r}")
+
+
+def quiet_watch(mode):
+    """Runs mode under watch for 5 s (25 samples, two windows): no watch report, while the
+    metrics file shows the watch ran."""
+    with Watched(mode, options=WATCH + ":metrics=DIR/m.prom") as w:
+        time.sleep(5)
+        expect(os.path.exists(w.path("m.prom")), f"{mode}: the watch wrote no metrics")
+        reports = w.reports()
+        w.stop()
+    expect_eq(reports, [], f"{mode}: watch reports")
+
+
+@test
+def watch_lets_a_pool_fill_up_to_its_size():
+    quiet_watch("pool")
+
+
+@test
+def watch_lets_a_burst_come_and_go():
+    quiet_watch("burst")
+
+
+# ---- the metrics file ----
+
+LABEL_RE = r'(\w+)="((?:[^"\\\n]|\\[\\"n])*)"'
+SAMPLE = re.compile(rf'^(\w+)(?:\{{({LABEL_RE}(?:,{LABEL_RE})*)\}})? (\d+)$')
+
+
+def parse_metrics(text):
+    """{(name, ((label, value), ...)): value}, checking the exposition format on the way: every
+    line a comment or a sample, each family's TYPE before its samples, no sample twice."""
+    series, typed = {}, set()
+    expect(text.endswith("\n"), "the file ends with a line feed")
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            typed.add(line.split()[2])
+            continue
+        if line.startswith("# HELP "):
+            continue
+        m = SAMPLE.match(line)
+        expect(m, f"not a sample: {line!r}")
+        expect(m.group(1) in typed, f"{m.group(1)} has no TYPE before it")
+        labels = tuple((k, v.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\"))
+                       for k, v in re.findall(LABEL_RE, m.group(2) or ""))
+        key = (m.group(1), labels)
+        expect(key not in series, f"{key} twice")
+        series[key] = int(m.group(m.lastindex))
+    return series
+
+
+def check_with_promtool(path):
+    promtool = shutil.which("promtool")
+    if not promtool:
+        print("promtool not found (Debian's prometheus package): the file was checked by this "
+              "test's own parser only")
+        return
+    with open(path) as f:
+        p = subprocess.run([promtool, "check", "metrics"], stdin=f, capture_output=True, text=True)
+    expect_eq((p.returncode, p.stdout + p.stderr), (0, ""), "promtool check metrics")
+
+
+def metrics_of(w):
+    """The metrics file once it exists, checked, as parse_metrics gives it."""
+    for _ in range(1200):
+        if os.path.exists(w.path("m.prom")):
+            break
+        time.sleep(0.05)
+    check_with_promtool(w.path("m.prom"))
+    with open(w.path("m.prom")) as f:
+        return parse_metrics(f.read())
+
+
+def site(series, name, **labels):
+    """The one sample of name with labels, created_at given as a function name."""
+    fn = labels.pop("created_at", None)
+    hits = [(dict(k[1]), v) for k, v in series.items() if k[0] == name and
+            all(dict(k[1]).get(l) == v for l, v in labels.items()) and
+            (fn is None or dict(k[1])["created_at"].split(" ")[0] == fn)]
+    expect_eq(len(hits), 1, f"samples of {name} {labels} {fn}: {hits}")
+    return hits[0]
+
+
+@test
+def metrics_file_passes_promtool_and_counts_threads_and_resources():
+    with Watched("metrics", options="watch=200ms:at_exit=0:metrics=DIR/m.prom") as w:
+        series = metrics_of(w)
+        mode = os.stat(w.path("m.prom")).st_mode
+        leftovers = [n for n in os.listdir(w.dir) if n != "m.prom"]
+        pid = w.pid
+        w.stop()
+    labels, n = site(series, "threadleak_threads", state="cond_wait", created_at="start_waiters")
+    expect_eq((n, labels["verdict"]), (5, "blocked"), "the waiters")
+    expect(labels["created_at"].endswith(f"watch.c:{source_line('watch.c', 'waiters-site')}"),
+           f"created_at is 'function file:line': {labels['created_at']}")
+    expect_eq(site(series, "threadleak_threads", state="sleep", created_at="start_sleepers")[1], 3,
+              "the sleepers")
+    labels, n = site(series, "threadleak_threads", state="exited_unjoined",
+                     created_at="start_quitters")
+    expect_eq((n, labels["verdict"]), (2, "unjoined"), "the quitters")
+    expect_eq(sum(v for k, v in series.items() if k[0] == "threadleak_threads"), 10,
+              "threads in all (main is never counted)")
+    expect_eq(series[("threadleak_threads_created_total", ())], 17, "created")
+    expect_eq(series[("threadleak_threads_exited_total", ())], 9, "exited")
+    expect_eq(site(series, "threadleak_resources", kind="timer",
+                   created_at="make_resources")[1], 1, "the timer")
+    expect_eq(site(series, "threadleak_resources", kind="pipe",
+                   created_at="make_resources")[1], 2, "the pipes")
+    info, one = site(series, "threadleak_info")
+    expect_eq((info["pid"], one), (str(pid), 1), "threadleak_info")
+    expect(info["command"].endswith("watch metrics"), f"command: {info['command']}")
+    expect_eq(mode & 0o777, 0o644 & ~current_umask(), "the file's mode: 0644 less the umask")
+    expect_eq(leftovers, [], "files left beside it")
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@test
+def metrics_keep_the_50_largest_series_and_sum_the_rest_as_other():
+    with Watched("many", 'quote " and \\ backslash',
+                 options="watch=200ms:at_exit=0:metrics=DIR/m.prom") as w:
+        time.sleep(0.5)  # the 60 threads start
+        for _ in range(100):
+            series = metrics_of(w)
+            if sum(v for k, v in series.items() if k[0] == "threadleak_threads") == 60:
+                break
+            time.sleep(0.2)
+        w.stop()
+    threads = {dict(k[1])["created_at"]: v for k, v in series.items()
+               if k[0] == "threadleak_threads"}
+    expect_eq(len(threads), 51, f"series: {sorted(threads)}")
+    expect_eq(threads.get("other"), 10, "the 10 past the 50 largest")
+    expect(all(re.match(r"site_\d+ ", s) for s in threads if s != "other"), f"{sorted(threads)}")
+    info = site(series, "threadleak_info")[0]
+    expect(info["command"].endswith('watch many quote " and \\ backslash'),
+           f"command label, unescaped: {info['command']!r}")
+
+
+def plant_link(w):
+    with open(w.path("target"), "w") as f:
+        f.write("keep me\n")
+    os.symlink(w.path("target"), w.path("m.prom"))
+
+
+@test
+def metrics_file_replaces_a_symbolic_link_instead_of_following_it():
+    with Watched("idle", options="watch=200ms:at_exit=0:metrics=DIR/m.prom",
+                 before=plant_link) as w:
+        target = w.path("target")
+        for _ in range(1200):
+            if not os.path.islink(w.path("m.prom")):
+                break
+            time.sleep(0.05)
+        series = metrics_of(w)
+        with open(target) as f:
+            kept = f.read()
+        w.stop()
+    expect_eq(kept, "keep me\n", "the link's target")
+    expect_eq(series[("threadleak_threads_created_total", ())], 0,
+              "a program with no thread is watched too")
+
+
+@test
+def metrics_without_watch_say_so():
+    with Watched("idle", options="at_exit=0:metrics=DIR/m.prom") as w:
+        time.sleep(0.5)
+        exists = os.path.exists(w.path("m.prom"))
+        err = w.stop()
+    expect(not exists, "no watch, no samples, no file")
+    expect(re.search(r"^threadleak: metrics=.* is written at every watch sample: set watch too",
+                     err, re.M), f"stderr: {err!r}")
