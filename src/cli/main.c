@@ -9,6 +9,7 @@
 static const char usage[] =
     "usage: threadleak run [-o OPTIONS] -- PROGRAM [ARG...]\n"
     "       threadleak dump [-f FORMAT] [-t SECONDS] PID\n"
+    "       threadleak top [-n SECONDS] PID\n"
     "       threadleak --help | --version\n"
     "\n"
     "  run    run PROGRAM with libthreadleak preloaded and report its leaked threads at exit;\n"
@@ -16,6 +17,8 @@ static const char usage[] =
     "  dump   print a report of the running process PID, which has the library loaded, on\n"
     "         stdout: FORMAT is text (default), full, json, pprof or folded; it waits SECONDS\n"
     "         (default 5) for the answer. Needs no ptrace and leaves no file behind.\n"
+    "  top    a live view of PID's groups of threads, largest first, with each one's change\n"
+    "         since the last refresh, every SECONDS (default 2); q quits\n"
     "\n"
     "Options (THREADLEAK_OPTIONS): output, format, at_exit, signal, max_frames, exitcode,\n"
     "suppressions, grace_ms, pileup. See README.md.\n";
@@ -53,5 +56,7 @@ int main(int argc, char **argv)
         return tl_cli_run(argc - 2, argv + 2);
     if (strcmp(argv[1], "dump") == 0)
         return tl_cli_dump(argc - 2, argv + 2);
+    if (strcmp(argv[1], "top") == 0)
+        return tl_cli_top(argc - 2, argv + 2);
     return tl_cli_usage_error("unknown command");
 }

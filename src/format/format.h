@@ -18,6 +18,7 @@ void tl_format_text(FILE *out, tl_report *r, bool per_thread);
 void tl_format_json(FILE *out, tl_report *r);
 void tl_format_folded(FILE *out, tl_report *r);
 void tl_format_pprof(FILE *out, tl_report *r);
+void tl_format_top(FILE *out, tl_report *r);
 
 /* ---- site.c ---- */
 /* The frame that names stack s in a list of groups: its first of the program's own code, past the

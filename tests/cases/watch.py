@@ -1,5 +1,8 @@
-"""Watching a service over time: growth reports (watch), the metrics file."""
+"""Watching a service over time: growth reports (watch), the metrics file, `threadleak top`."""
+import pty
+import select
 import shutil
+import termios
 
 from harness import *  # noqa: F401,F403
 
@@ -299,3 +302,115 @@ def metrics_without_watch_say_so():
     expect(not exists, "no watch, no samples, no file")
     expect(re.search(r"^threadleak: metrics=.* is written at every watch sample: set watch too",
                      err, re.M), f"stderr: {err!r}")
+
+
+# ---- threadleak top ----
+
+def read_until(fd, pattern, timeout=60):
+    """What fd gives until pattern matches it (bytes)."""
+    out, deadline = b"", time.monotonic() + timeout
+    while not re.search(pattern, out):
+        left = deadline - time.monotonic()
+        expect(left > 0, f"no {pattern!r} within {timeout} s: {out[-2000:]!r}")
+        if select.select([fd], [], [], left)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the pty's other end is closed
+                chunk = b""
+            expect(chunk, f"output ended before {pattern!r}: {out[-2000:]!r}")
+            out += chunk
+    return out
+
+
+class Terminal:
+    """threadleak top PID in a pseudo-terminal of 120 x 30."""
+
+    def __init__(self, pid):
+        self.master, slave = pty.openpty()
+        import fcntl
+        import struct
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+        self.before = termios.tcgetattr(slave)
+        self.slave = slave
+        self.proc = subprocess.Popen([CLI, "top", "-n", "0.5", str(pid)], stdin=slave,
+                                     stdout=slave, stderr=slave, start_new_session=True,
+                                     preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        self.out = b""
+
+    def until(self, pattern):
+        self.out += read_until(self.master, pattern)
+        return self.out
+
+    def finish(self, key):
+        os.write(self.master, key)
+        status = self.proc.wait(timeout=30)
+        try:
+            while select.select([self.master], [], [], 0.2)[0]:
+                self.out += os.read(self.master, 65536)
+        except OSError:
+            pass
+        after = termios.tcgetattr(self.slave)
+        os.close(self.slave)
+        os.close(self.master)
+        return status, after
+
+
+def top_in_terminal(key):
+    with Watched("leak", "100", options="at_exit=0") as w:
+        w.wait_for_helper()
+        t = Terminal(w.pid)
+        screen = t.until(rb"handle_request watch\.c:\d+ +wait_for_reply watch\.c:\d+")
+        screen = t.until(rb"\+\d+ +cond_wait +blocked +handle_request")
+        status, after = t.finish(key)
+        w.stop()
+    text = t.out.decode(errors="replace")
+    expect(text.startswith("\x1b[?1049h"), f"top takes the alternate screen: {text[:40]!r}")
+    expect(re.search(rf"threadleak top - pid {w.pid}: .*watch leak 100", text),
+           f"header with pid and command: {text[:300]!r}")
+    expect(re.search(r"\d+ threads, \d+ leaked +\d\d:\d\d:\d\d", text), "threads, leaked, time")
+    expect(re.search(r"COUNT +CHANGE +STATE +VERDICT +CREATED BY +WAITING IN", text), "columns")
+    expect(text.endswith("\x1b[?25h\x1b[?1049l"), f"the screen given back: {text[-40:]!r}")
+    expect_eq(status, 0, "status")
+    expect_eq(after, t.before, "the terminal's settings, as top found them")
+    return screen
+
+
+@test
+def top_shows_the_growing_group_in_a_terminal_and_quits_on_q():
+    top_in_terminal(b"q")
+
+
+@test
+def top_quits_on_ctrl_c_and_gives_the_terminal_back():
+    top_in_terminal(b"\x03")
+
+
+@test
+def top_prints_plain_lines_when_not_a_terminal_and_ends_with_the_process():
+    with Watched("leak", "100", options="at_exit=0") as w:
+        w.wait_for_helper()
+        top = subprocess.Popen([CLI, "top", "-n", "0.3", str(w.pid)], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        w.stop()
+        out, err = top.communicate(timeout=60)
+    text = out.decode()
+    expect_eq(top.returncode, 0, f"status (stderr {err!r})")
+    expect("\x1b" not in text, "no escape sequences")
+    blocks = [b for b in text.split("\n\n") if b.strip()]
+    expect(len(blocks) >= 3, f"a block per refresh: {text!r}")
+    expect(all(re.search(r"^ +\d+ .*cond_wait +blocked +handle_request watch\.c:\d+ +"
+                         r"wait_for_reply watch\.c:\d+$", b, re.M) for b in blocks[1:]),
+           f"the growing group in every block: {text!r}")
+    expect(re.search(r"^ +\d+ +\+\d+ +cond_wait", text, re.M), f"a change: {text!r}")
+    expect_eq(err.decode(), f"threadleak: process {w.pid} has ended\n", "stderr")
+
+
+@test
+def top_of_a_process_without_the_library_fails_with_one_line():
+    with Watched("idle", preload=False) as w:
+        p = subprocess.run([CLI, "top", str(w.pid)], capture_output=True, text=True, timeout=60)
+        w.stop()
+    expect_eq(p.returncode, 1, "status")
+    expect_eq(p.stderr, f"threadleak: process {w.pid} does not have libthreadleak loaded (start "
+              "it with `threadleak run` or LD_PRELOAD=libthreadleak.so)\n", "stderr")
