@@ -7,47 +7,11 @@ import termios
 from harness import *  # noqa: F401,F403
 
 
-def thread_names(pid):
-    names = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                names.append(f.read().strip())
-        except OSError:
-            pass
-    return names
-
-
-class Watched:
-    """The watch scenario in a mode, running until stop(); its reports and metrics go to dir."""
+class Watched(Running):
+    """The watch scenario in a mode, running until stop(); "{dir}" in options is its directory."""
 
     def __init__(self, *args, options="", preload=True, before=None):
-        self.dir = tempfile.mkdtemp()
-        if before:
-            before(self)
-        self.proc = subprocess.Popen([os.path.join(SCENARIOS, "watch"), *args], cwd=self.dir,
-                                     env=preload_env(options.replace("DIR", self.dir), preload),
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        expect(line.startswith("ready "), f"watch {args} did not start: {line!r}")
-        self.pid = int(line.split()[1])
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def wait_for(self, name, timeout=60):
-        """The file's contents once it exists and parses as json (reports are written whole)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise Failure(f"watch ended early: {self.proc.stderr.read()}")
-            try:
-                with open(self.path(name)) as f:
-                    return json.load(f)
-            except (OSError, ValueError):
-                time.sleep(0.05)
-        raise Failure(f"no {name} within {timeout} s: {os.listdir(self.dir)}")
+        super().__init__("watch", *args, options=options, preload=preload, before=before)
 
     def wait_for_helper(self):
         """Until the library's helper thread runs: it starts with the program's first thread."""
@@ -61,21 +25,12 @@ class Watched:
         return sorted(n for n in os.listdir(self.dir) if n.startswith("r."))
 
     def stop(self):
-        _, err = self.proc.communicate("stop\n", timeout=60)
-        expect_eq(self.proc.returncode, 0, f"watch status (stderr: {err})")
+        _, err, status = self.finish("stop")
+        expect_eq(status, 0, f"watch status (stderr: {err})")
         return err
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-WATCH = "watch=200ms:at_exit=0:format=json:output=DIR/r.%n.json"
+WATCH = "watch=200ms:at_exit=0:format=json:output={dir}/r.%n.json"
 
 
 def expect_growing_leak(rep, what):
@@ -84,7 +39,8 @@ def expect_growing_leak(rep, what):
     expect("growth" in g, f"{what}: the first group has no growth: {summary(rep)}")
     expect_eq((g["state"], g["verdict"]), ("cond_wait", "blocked"), f"{what}: the group")
     expect_eq(functions(g["created_at"])[0], "handle_request", f"{what}: created_at")
-    expect_eq(g["created_at"][0]["line"], source_line("watch.c", "leak-site"), f"{what}: line")
+    expect_eq(user_frames(g["created_at"])[0]["line"], source_line("watch.c", "leak-site"),
+              f"{what}: line")
     expect_eq(functions(g["blocked_at"])[0], "wait_for_reply", f"{what}: blocked_at")
     growth = g["growth"]
     expect(growth["to"] - growth["from"] >= 8, f"{what}: growth {growth}")
@@ -99,7 +55,7 @@ def expect_growing_leak(rep, what):
 @test
 def watch_reports_a_group_that_keeps_growing():
     with Watched("leak", options=WATCH) as w:
-        rep = w.wait_for("r.1.json")
+        rep = w.wait_for_file("r.1.json", timeout=60)
         w.stop()
     expect_growing_leak(rep, "watch report")
 
@@ -107,15 +63,15 @@ def watch_reports_a_group_that_keeps_growing():
 @test
 def watch_reports_again_only_once_the_group_has_doubled():
     with Watched("leak", options=WATCH) as w:
-        first = expect_growing_leak(w.wait_for("r.1.json"), "first report")
-        second = expect_growing_leak(w.wait_for("r.2.json"), "second report")
+        first = expect_growing_leak(w.wait_for_file("r.1.json", timeout=60), "first report")
+        second = expect_growing_leak(w.wait_for_file("r.2.json", timeout=60), "second report")
         w.stop()
     expect(second["to"] >= 2 * first["to"], f"second report at {second}, first at {first}")
 
 
 @test
 def watch_report_in_text_says_how_the_group_grew():
-    with Watched("leak", options="watch=200ms:at_exit=0:output=DIR/r.%n.txt") as w:
+    with Watched("leak", options="watch=200ms:at_exit=0:output={dir}/r.%n.txt") as w:
         for _ in range(1200):
             if os.path.exists(w.path("r.1.txt")) and os.path.getsize(w.path("r.1.txt")):
                 break
@@ -132,7 +88,7 @@ def watch_report_in_text_says_how_the_group_grew():
 def quiet_watch(mode):
     """Runs mode under watch for 5 s (25 samples, two windows): no watch report, while the
     metrics file shows the watch ran."""
-    with Watched(mode, options=WATCH + ":metrics=DIR/m.prom") as w:
+    with Watched(mode, options=WATCH + ":metrics={dir}/m.prom") as w:
         time.sleep(5)
         expect(os.path.exists(w.path("m.prom")), f"{mode}: the watch wrote no metrics")
         reports = w.reports()
@@ -212,7 +168,7 @@ def site(series, name, **labels):
 
 @test
 def metrics_file_passes_promtool_and_counts_threads_and_resources():
-    with Watched("metrics", options="watch=200ms:at_exit=0:metrics=DIR/m.prom") as w:
+    with Watched("metrics", options="watch=200ms:at_exit=0:metrics={dir}/m.prom") as w:
         series = metrics_of(w)
         mode = os.stat(w.path("m.prom")).st_mode
         leftovers = [n for n in os.listdir(w.dir) if n != "m.prom"]
@@ -251,7 +207,7 @@ def current_umask():
 @test
 def metrics_keep_the_50_largest_series_and_sum_the_rest_as_other():
     with Watched("many", 'quote " and \\ backslash',
-                 options="watch=200ms:at_exit=0:metrics=DIR/m.prom") as w:
+                 options="watch=200ms:at_exit=0:metrics={dir}/m.prom") as w:
         time.sleep(0.5)  # the 60 threads start
         for _ in range(100):
             series = metrics_of(w)
@@ -277,7 +233,7 @@ def plant_link(w):
 
 @test
 def metrics_file_replaces_a_symbolic_link_instead_of_following_it():
-    with Watched("idle", options="watch=200ms:at_exit=0:metrics=DIR/m.prom",
+    with Watched("idle", options="watch=200ms:at_exit=0:metrics={dir}/m.prom",
                  before=plant_link) as w:
         target = w.path("target")
         for _ in range(1200):
@@ -295,13 +251,39 @@ def metrics_file_replaces_a_symbolic_link_instead_of_following_it():
 
 @test
 def metrics_without_watch_say_so():
-    with Watched("idle", options="at_exit=0:metrics=DIR/m.prom") as w:
+    with Watched("idle", options="at_exit=0:metrics={dir}/m.prom") as w:
         time.sleep(0.5)
         exists = os.path.exists(w.path("m.prom"))
         err = w.stop()
     expect(not exists, "no watch, no samples, no file")
     expect(re.search(r"^threadleak: metrics=.* is written at every watch sample: set watch too",
                      err, re.M), f"stderr: {err!r}")
+
+
+@test
+def metrics_and_top_name_cxx_threads_by_the_program_s_own_functions():
+    """std::thread and std::condition_variable are passed over, templates inlined from the
+    system's headers too: the sites are start_workers and worker."""
+    with Running("watch_cxx", options="watch=200ms:at_exit=0:metrics={dir}/m.prom") as w:
+        for _ in range(100):
+            series = metrics_of(w)
+            if any(k[0] == "threadleak_threads" and v == 4 for k, v in series.items()):
+                break
+            time.sleep(0.1)
+        top = subprocess.Popen([CLI, "top", "-n", "0.2", str(w.pid)], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, text=True)
+        block = [top.stdout.readline() for _ in range(3)]
+        top.terminate()
+        top.communicate(timeout=60)
+        w.finish()
+    labels, n = site(series, "threadleak_threads", state="cond_wait")
+    expect_eq(n, 4, "the workers")
+    expect(re.fullmatch(r"start_workers(\(\))? \S*watch_cxx\.cpp:" +
+                        str(source_line("watch_cxx.cpp", "cxx-site")), labels["created_at"]),
+           f"created_at: {labels['created_at']}")
+    expect(re.search(r"^ +4 +cond_wait +blocked +start_workers(\(\))? watch_cxx\.cpp:\d+ +"
+                     r"worker(\(\))? watch_cxx\.cpp:\d+$", block[2], re.M), f"top: {block}")
+    expect_eq(top.returncode, 0, "top's status on SIGTERM")
 
 
 # ---- threadleak top ----
