@@ -445,15 +445,17 @@ int tl_cli_top(int argc, char **argv)
             draw(rows, n, &now, pid, command, every);
         else
             print(rows, n, &now, pid, command);
-        do {
+        while (rc == 0) { /* until the next refresh: redrawn after a resize or a suspension */
+            if (!wait_keys(&s, every))
+                rc = 2; /* quit */
+            else if (!resized && !suspended)
+                break;
             if (suspended)
                 suspend(&s);
             resized = 0;
-            if (!wait_keys(&s, every))
-                rc = 2; /* quit */
-            else if (resized && tty)
+            if (rc == 0)
                 draw(rows, n, &now, pid, command, every);
-        } while (rc == 0 && (resized || suspended));
+        }
         free(rows);
         view_free(&before);
         before = now;
