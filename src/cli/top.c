@@ -2,12 +2,12 @@
    group's change since the last refresh. It asks over the channel of `threadleak dump`, for the
    groups as lines (format/top.c), so it needs no ptrace either.
 
-   In a terminal it takes the alternate screen, redraws in place with plain ANSI sequences, and
-   reads keys unbuffered: q quits, and so do Ctrl-C, SIGTERM and SIGHUP; Ctrl-Z suspends. The
-   terminal is given back as it was found whichever way it ends, and what went to stderr meanwhile
-   is printed after. When stdout is not a terminal, each refresh is printed as plain lines. Either
-   way it ends, with status 0, when the process ends. */
+   In a terminal it takes the screen (cli/screen.c) and redraws in place with plain ANSI
+   sequences: q quits, and so do Ctrl-C, SIGTERM and SIGHUP; Ctrl-Z suspends. When stdout is not
+   a terminal, each refresh is printed as plain lines. Either way it ends, with status 0, when the
+   process ends. */
 #include "cli/cli.h"
+#include "cli/screen.h"
 
 #include "core/options.h"
 
@@ -17,9 +17,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -188,67 +185,6 @@ static void clock_now(char *buf, size_t len)
     strftime(buf, len, "%H:%M:%S", &tm);
 }
 
-/* ---- the terminal ---- */
-
-typedef struct screen {
-    bool on;   /* the alternate screen is ours */
-    bool keys; /* stdin is a terminal we set unbuffered */
-    struct termios saved;
-    int err_saved; /* stderr, while it goes to err_held */
-    int err_held;
-} screen;
-
-static void screen_enter(screen *s)
-{
-    struct termios raw;
-    if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &s->saved) == 0) {
-        raw = s->saved;
-        raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-        raw.c_cc[VMIN] = 1;
-        raw.c_cc[VTIME] = 0;
-        s->keys = tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) == 0;
-    }
-    /* Messages written while the screen is ours would be wiped with it: held until it is left. */
-    s->err_held = memfd_create("threadleak-top-stderr", MFD_CLOEXEC);
-    s->err_saved = s->err_held >= 0 ? dup(STDERR_FILENO) : -1;
-    if (s->err_saved >= 0)
-        dup2(s->err_held, STDERR_FILENO);
-    fputs("\033[?1049h\033[?25l", stdout); /* the alternate screen, no cursor */
-    fflush(stdout);
-    s->on = true;
-}
-
-static void screen_leave(screen *s)
-{
-    if (!s->on)
-        return;
-    fputs("\033[?25h\033[?1049l", stdout);
-    fflush(stdout);
-    if (s->keys)
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &s->saved);
-    if (s->err_saved >= 0) {
-        fflush(stderr);
-        dup2(s->err_saved, STDERR_FILENO);
-        close(s->err_saved);
-        char buf[4096];
-        ssize_t n;
-        for (off_t at = 0; (n = pread(s->err_held, buf, sizeof buf, at)) > 0; at += n)
-            if (write(STDERR_FILENO, buf, (size_t)n) < 0)
-                break;
-    }
-    if (s->err_held >= 0)
-        close(s->err_held);
-    *s = (screen){0};
-}
-
-static void size_of(int *width, int *height)
-{
-    struct winsize ws;
-    bool known = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col && ws.ws_row;
-    *width = known ? ws.ws_col : 80;
-    *height = known ? ws.ws_row : 24;
-}
-
 /* One line of at most width columns (sites are ASCII, or cut where a byte fits), then the rest of
    the screen line cleared. */
 static void line_out(const char *text, int width, bool last)
@@ -285,7 +221,7 @@ static void draw(const row *rows, size_t n, const view *v, pid_t pid, const char
 {
     int width, height;
     char line[2048], when[16];
-    size_of(&width, &height);
+    tl_screen_size(&width, &height);
     clock_now(when, sizeof when);
     int site_width = (width - FIRST_COLUMNS - 2) / 2;
     site_width = site_width < 12 ? 12 : site_width;
@@ -362,7 +298,7 @@ static int refresh(tl_dump_target *target, view *v)
 }
 
 /* Waits until the next refresh is due, reading keys: false when it is time to quit. */
-static bool wait_keys(const screen *s, double seconds)
+static bool wait_keys(const tl_screen *s, double seconds)
 {
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -390,14 +326,14 @@ static void handle(int sig, void (*fn)(int))
 }
 
 /* Ctrl-Z: the terminal is given back while stopped, and taken again after. */
-static void suspend(screen *s)
+static void suspend(tl_screen *s)
 {
     suspended = 0;
-    screen_leave(s);
+    tl_screen_leave(s);
     signal(SIGTSTP, SIG_DFL);
     raise(SIGTSTP);
     handle(SIGTSTP, on_suspend);
-    screen_enter(s);
+    tl_screen_enter(s);
 }
 
 int tl_cli_top(int argc, char **argv)
@@ -425,14 +361,14 @@ int tl_cli_top(int argc, char **argv)
         return rc;
     command_of(pid, command, sizeof command);
     bool tty = isatty(STDOUT_FILENO);
-    screen s = {0};
+    tl_screen s = {0};
     handle(SIGINT, on_quit);
     handle(SIGTERM, on_quit);
     handle(SIGHUP, on_quit);
     if (tty) {
         handle(SIGWINCH, on_resize);
         handle(SIGTSTP, on_suspend);
-        screen_enter(&s);
+        tl_screen_enter(&s);
     }
     for (bool first = true; rc == 0; first = false) {
         size_t n;
@@ -463,7 +399,7 @@ int tl_cli_top(int argc, char **argv)
         if (rc == 0)
             rc = refresh(&target, &now);
     }
-    screen_leave(&s);
+    tl_screen_leave(&s);
     if (rc < 0)
         fprintf(stderr, "threadleak: process %d has ended\n", (int)pid);
     view_free(&now);
