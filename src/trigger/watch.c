@@ -329,7 +329,11 @@ void tl_watch_start(void)
         return;
     }
     tl_helper_add(watch_job);
-    tl_helper_start_now(); /* a program that never starts a thread is watched too */
+    /* A program with no thread but main has no group to grow, and keeps glibc's single-thread
+       fast paths until its first thread starts the helper; its metrics file is written from the
+       start. */
+    if (tl_opt.metrics[0])
+        tl_helper_start_now();
 }
 
 /* The child's threads are its own: its watch starts afresh, with its helper. */

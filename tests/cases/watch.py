@@ -106,6 +106,17 @@ def watch_lets_a_burst_come_and_go():
     quiet_watch("burst")
 
 
+@test
+def watch_leaves_a_program_without_threads_single_threaded_until_its_first():
+    """glibc's single-thread fast paths stay (an uncontended mutex costs 4 times as much with a
+    helper thread there): the helper starts with the program's first thread."""
+    with Watched("idle", options="watch=200ms:at_exit=0") as w:
+        time.sleep(0.5)
+        names = thread_names(w.pid)
+        w.stop()
+    expect_eq(names, ["watch"], "threads of a watched program that made none")
+
+
 # ---- the metrics file ----
 
 LABEL_RE = r'(\w+)="((?:[^"\\\n]|\\[\\"n])*)"'
