@@ -18,6 +18,7 @@
 #include "trigger/exit.h"
 #include "trigger/fatal.h"
 #include "trigger/live.h"
+#include "trigger/watch.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ static void fork_child(void)
     tl_altstack_fork_child();
     tl_helper_fork_child();
     tl_live_fork_child();
+    tl_watch_fork_child();
     tl_symbolizer_fork_child();
 }
 
@@ -92,4 +94,5 @@ void tl_main_starting(void)
     tl_live_start();
     tl_fatal_start();
     tl_deadline_start();
+    tl_watch_start();
 }

@@ -208,6 +208,68 @@ def report(prog, *args, options="", status=0, preload=True):
             return json.load(f), p
 
 
+class Running:
+    """A scenario program that prints "ready PID", then runs until a line on its stdin (finish()),
+    in a directory of its own (dir, its working directory, gone with it): "{dir}" in options and
+    env's values is that directory. before(self), if given, runs once dir exists, before the
+    program starts."""
+
+    def __init__(self, prog, *args, options="", preload=True, env=None, before=None):
+        self.dir = tempfile.mkdtemp()
+        if before:
+            before(self)
+        env = {k: v.replace("{dir}", self.dir) for k, v in (env or {}).items()}
+        self.proc = start_program([os.path.join(SCENARIOS, prog), *args], cwd=self.dir,
+                                  env=dict(preload_env(options.replace("{dir}", self.dir), preload),
+                                           **env),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        expect(line.startswith("ready "), f"{prog} {args} did not start: {line!r}")
+        self.pid = int(line.split()[1])
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def wait_for_file(self, name, parse=json.loads, timeout=10):
+        """The file once it exists and parses (a report is written after its file is made)."""
+        deadline = time.monotonic() + seconds(timeout)
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Failure(f"ended before {name} came: {self.proc.stderr.read()}")
+            try:
+                with open(self.path(name), "rb") as f:
+                    return parse(f.read())
+            except (OSError, ValueError, Failure):
+                time.sleep(0.02)
+        raise Failure(f"no whole {name} within {timeout} s: {os.listdir(self.dir)}")
+
+    def finish(self, line="go"):
+        out, err = self.proc.communicate(line + "\n", timeout=seconds(120))
+        return out, err, self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        subprocess.run(["rm", "-rf", self.dir])
+
+
+def thread_names(pid):
+    """The names of pid's threads, as the kernel has them."""
+    names = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:  # ended meanwhile
+            pass
+    return names
+
+
 INTERCEPTOR = r"_*interceptor_[\w.]+"
 EXITED = r"(has exited|exited [\d.]+ (ms|s|min|h) ago)"
 

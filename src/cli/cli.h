@@ -3,6 +3,7 @@
 #define TL_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 typedef struct tl_cli_command {
@@ -13,7 +14,19 @@ typedef struct tl_cli_command {
     int (*main)(int argc, char **argv); /* argv[0] is the first argument after the name */
 } tl_cli_command;
 
-extern const tl_cli_command tl_cli_run, tl_cli_dump;
+extern const tl_cli_command tl_cli_run, tl_cli_dump, tl_cli_top;
+
+/* A process whose library answers `threadleak dump` (trigger/dump_protocol.h): its helper thread
+   and the signal it answers. */
+typedef struct tl_dump_target {
+    pid_t pid, helper;
+    int sig;
+} tl_dump_target;
+/* 0, or the status of a failed command after one line saying why the process cannot answer. */
+int tl_cli_dump_find(pid_t pid, tl_dump_target *target);
+/* Asks for a report in format (a tl_format) and copies it to out, waiting at most timeout seconds:
+   0, or 1 after one line saying why not. */
+int tl_cli_dump_fetch(const tl_dump_target *target, unsigned format, double timeout, FILE *out);
 
 /* "threadleak: ..." on stderr; returns 1, the status of a failed command. */
 int tl_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -183,9 +183,9 @@ static int other_version(pid_t pid, unsigned version)
         (int)pid, version, TL_VERSION, TL_DUMP_VERSION);
 }
 
-/* Reads the header and the report from the library, copying the report to stdout: 0 when all of
-   it came. */
-static int receive(int conn, const peer *p)
+/* Reads the header and the report from the library, copying the report to out: 0 when all of it
+   came. */
+static int receive(int conn, const peer *p, FILE *out)
 {
     char header[64];
     size_t have = 0, length = 0;
@@ -207,17 +207,78 @@ static int receive(int conn, const peer *p)
         return tl_cli_fail("process %d answered something that is not a report", (int)pid);
     body++;
     size_t got = have - (size_t)(body - header);
-    fwrite(body, 1, got, stdout);
+    fwrite(body, 1, got, out);
     char buf[65536];
     while (got < length) {
         ssize_t n = wait_readable(conn, p) == READY ? read(conn, buf, sizeof buf) : -1;
         if (n <= 0)
             return tl_cli_fail("process %d stopped after %zu of the report's %zu bytes", (int)pid,
                                got, length);
-        fwrite(buf, 1, (size_t)n, stdout);
+        fwrite(buf, 1, (size_t)n, out);
         got += (size_t)n;
     }
-    return fflush(stdout) == 0 ? 0 : tl_cli_fail("cannot write the report: %s", strerror(errno));
+    return fflush(out) == 0 ? 0 : tl_cli_fail("cannot write the report: %s", strerror(errno));
+}
+
+int tl_cli_dump_find(pid_t pid, tl_dump_target *target)
+{
+    unsigned version = 0;
+    *target = (tl_dump_target){.pid = pid};
+    if (kill(pid, 0) != 0)
+        return signal_failed(pid);
+    if (!find_helper(pid, &target->helper, &version, &target->sig))
+        return no_helper(pid);
+    if (version != TL_DUMP_VERSION)
+        return other_version(pid, version);
+    if (!target->sig)
+        return tl_cli_fail("process %d handles every signal threadleak could answer, so its live "
+                           "dumps are off",
+                           (int)pid);
+    return 0;
+}
+
+int tl_cli_dump_fetch(const tl_dump_target *target, unsigned format, double timeout, FILE *out)
+{
+    pid_t pid = target->pid;
+    int sig = target->sig;
+    uint32_t cookie;
+    peer p = {pid, (int)syscall(SYS_pidfd_open, pid, 0), 0};
+    int listener = listen_socket(&cookie);
+    if (listener < 0) {
+        close(p.pidfd);
+        return tl_cli_fail("cannot listen for the answer: %s", strerror(errno));
+    }
+    siginfo_t info = {.si_signo = sig, .si_code = SI_QUEUE};
+    info.si_pid = getpid();
+    info.si_uid = getuid();
+    info.si_value.sival_ptr = (void *)(uintptr_t)tl_dump_value(format, cookie);
+    /* To the helper thread itself: no thread of the program is interrupted. */
+    if (syscall(SYS_rt_tgsigqueueinfo, pid, target->helper, sig, &info) != 0) {
+        int err = errno;
+        close(listener);
+        close(p.pidfd);
+        errno = err;
+        return signal_failed(pid);
+    }
+    p.deadline = now_s() + timeout;
+    int rc = -1, why;
+    while (rc < 0) {
+        if ((why = wait_readable(listener, &p)) != READY) {
+            rc = no_answer(&p, why, timeout);
+            break;
+        }
+        int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+        struct ucred peer;
+        socklen_t len = sizeof peer;
+        if (conn >= 0 && getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 &&
+            peer.pid == pid)
+            rc = receive(conn, &p, out);
+        if (conn >= 0)
+            close(conn); /* a stranger that found the name: not the answer */
+    }
+    close(listener);
+    close(p.pidfd);
+    return rc;
 }
 
 static int dump(int argc, char **argv)
@@ -251,57 +312,7 @@ static int dump(int argc, char **argv)
     long pid_arg = i + 1 == argc ? strtol(argv[i], &end, 10) : 0;
     if (i + 1 != argc || *end || pid_arg <= 0 || pid_arg > INT_MAX)
         return tl_cli_usage_error(cmd, "give one process id");
-    pid_t pid = (pid_t)pid_arg;
-
-    if (kill(pid, 0) != 0)
-        return signal_failed(pid);
-    pid_t helper = 0;
-    unsigned version = 0;
-    int sig = 0;
-    if (!find_helper(pid, &helper, &version, &sig))
-        return no_helper(pid);
-    if (version != TL_DUMP_VERSION)
-        return other_version(pid, version);
-    if (!sig)
-        return tl_cli_fail("process %d handles every signal threadleak could answer, so its live "
-                           "dumps are off",
-                           (int)pid);
-    uint32_t cookie;
-    peer p = {pid, (int)syscall(SYS_pidfd_open, pid, 0), 0};
-    int listener = listen_socket(&cookie);
-    if (listener < 0) {
-        close(p.pidfd);
-        return tl_cli_fail("cannot listen for the answer: %s", strerror(errno));
-    }
-    siginfo_t info = {.si_signo = sig, .si_code = SI_QUEUE};
-    info.si_pid = getpid();
-    info.si_uid = getuid();
-    info.si_value.sival_ptr = (void *)(uintptr_t)tl_dump_value(format, cookie);
-    /* To the helper thread itself: no thread of the program is interrupted. */
-    if (syscall(SYS_rt_tgsigqueueinfo, pid, helper, sig, &info) != 0) {
-        int err = errno;
-        close(listener);
-        close(p.pidfd);
-        errno = err;
-        return signal_failed(pid);
-    }
-    p.deadline = now_s() + timeout;
-    int rc = -1, why;
-    while (rc < 0) {
-        if ((why = wait_readable(listener, &p)) != READY) {
-            rc = no_answer(&p, why, timeout);
-            break;
-        }
-        int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-        struct ucred peer;
-        socklen_t len = sizeof peer;
-        if (conn >= 0 && getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 &&
-            peer.pid == pid)
-            rc = receive(conn, &p);
-        if (conn >= 0)
-            close(conn); /* a stranger that found the name: not the answer */
-    }
-    close(listener);
-    close(p.pidfd);
-    return rc;
+    tl_dump_target target;
+    int rc = tl_cli_dump_find((pid_t)pid_arg, &target);
+    return rc ? rc : tl_cli_dump_fetch(&target, format, timeout, stdout);
 }

@@ -1,20 +1,21 @@
 /* threadleak, the command-line tool. "run" starts a program with the library preloaded; "dump"
-   asks a running one for a report (the exchange is described in trigger/dump_protocol.h); "help"
-   says how. Every command takes --help and --version. */
+   asks a running one for a report (the exchange is described in trigger/dump_protocol.h), "top"
+   for a live view of its groups; "help" says how. Every command takes --help and --version. */
 #include "cli/cli.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static const tl_cli_command *const commands[] = {&tl_cli_run, &tl_cli_dump};
+static const tl_cli_command *const commands[] = {&tl_cli_run, &tl_cli_dump, &tl_cli_top};
 
 static const char overview[] =
     "Find the threads a C or C++ program leaves behind.\n"
     "\n"
     "The library is preloaded (threadleak run, or LD_PRELOAD=libthreadleak.so) or linked into\n"
     "a test. It reports the threads still blocked at exit, on SIGUSR1, on a crash (SIGSEGV,\n"
-    "SIGABRT, ...), at a deadline, or when asked by `threadleak dump`. THREADLEAK_OPTIONS sets\n"
+    "SIGABRT, ...), at a deadline, when a group keeps growing, or when asked by `threadleak\n"
+    "dump`; `threadleak top` watches it live. THREADLEAK_OPTIONS sets\n"
     "where and how (key=value:...): output, format, at_exit, signal, max_frames, exitcode,\n"
     "suppressions, grace_ms, pileup, fatal, terminate, deadline, watch, metrics, debuginfod.\n"
     "\n"

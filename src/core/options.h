@@ -9,9 +9,19 @@
 
 #define TL_MAX_FRAMES 128
 
-typedef enum { TL_FMT_TEXT, TL_FMT_FULL, TL_FMT_JSON, TL_FMT_PPROF, TL_FMT_FOLDED } tl_format;
-/* The formats' names, in tl_format's order: also the numbers `threadleak dump` sends. */
+typedef enum {
+    TL_FMT_TEXT,
+    TL_FMT_FULL,
+    TL_FMT_JSON,
+    TL_FMT_PPROF,
+    TL_FMT_FOLDED,
+    TL_FMT_TOP
+} tl_format;
+/* The formats' names, in tl_format's order: also the numbers `threadleak dump` sends. TL_FMT_TOP
+   has none: it is what `threadleak top` asks for (format/top.c), not an option's value. */
 #define TL_FORMAT_NAMES "text", "full", "json", "pprof", "folded"
+/* The first line of a TL_FMT_TOP answer; a library older than it answers a text report. */
+#define TL_TOP_HEADER "threadleak-top 1\n"
 
 /* The contract's keys, and threadleak's own (README.md, Options). Durations are in ms. */
 typedef struct tl_options {

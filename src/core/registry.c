@@ -25,7 +25,9 @@ static struct {
 } exits[1024];
 static unsigned exits_next;
 TL_TLS tl_thread *tl_self;
-static uint64_t created; /* under the lock */
+static uint64_t created, ended; /* under the lock */
+/* Not counted as made: threads the parent made (in a fork child), and creations that failed. */
+static uint64_t created_not;
 static char main_name[16];
 
 /* The calling thread's name: one system call, no file (start-up reads main's). */
@@ -126,6 +128,9 @@ void tl_registry_settle(void)
 
 void tl_thread_abandon(tl_thread *t)
 {
+    tl_lock_acquire(&registry_lock);
+    created_not++;
+    tl_lock_release(&registry_lock);
     free(t);
     atomic_fetch_sub_explicit(&creating, 1, memory_order_release);
 }
@@ -147,6 +152,7 @@ void tl_thread_ended(tl_thread *t)
     unsigned slot = exits_next++ % (sizeof exits / sizeof *exits);
     exits[slot].tid = atomic_load(&t->tid);
     exits[slot].ns = now;
+    ended++;
     if (t->detached && t->listed)
         unlist(t);
     tl_self = NULL;
@@ -207,6 +213,22 @@ void tl_thread_set_name(pthread_t handle, const char *name)
         snprintf(t->name, sizeof t->name, "%s", name);
     else if (self && tl_gettid() == getpid())
         snprintf(main_name, sizeof main_name, "%s", name);
+    tl_lock_release(&registry_lock);
+}
+
+void tl_registry_each(void (*fn)(void *ctx, const tl_thread *t), void *ctx)
+{
+    tl_lock_acquire(&registry_lock);
+    for (tl_thread *t = table; t; t = t->hh.next)
+        fn(ctx, t);
+    tl_lock_release(&registry_lock);
+}
+
+void tl_registry_totals(uint64_t *made, uint64_t *finished)
+{
+    tl_lock_acquire(&registry_lock);
+    *made = created - created_not;
+    *finished = ended;
     tl_lock_release(&registry_lock);
 }
 
@@ -321,5 +343,7 @@ void tl_registry_fork_child(void)
         }
     }
     atomic_store(&creating, 0); /* the calls in flight were other threads' */
+    created_not = created;
+    ended = 0;
     tl_lock_reset(&registry_lock);
 }

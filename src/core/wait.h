@@ -4,7 +4,9 @@
    (tl_wait_begin, inlined into the wrapper, so that the registers are the wrapper's frame), and
    clears them on every way out (tl_wait_end): a few stores and two atomic operations, no
    unwinding. The stack of the wait is unwound only when a report asks, from the saved registers:
-   while the thread is parked inside the wrapper, every frame above it is frozen.
+   while the thread is parked inside the wrapper, every frame above it is frozen. The wrapper's
+   return address, the site of the wait, is kept too (one load and one store): the watch counts
+   threads by it without unwinding (trigger/watch.c).
 
    A report pins a wait (BLOCKED -> PINNED) before it reads it, and a thread whose wait ends while
    it is pinned waits in tl_wait_end until the report lets go, so the frames read are never torn
@@ -64,6 +66,7 @@ typedef struct tl_wait {
     tl_object_kind kind;
     bool timed; /* a deadline ends it, whatever else happens */
     uintptr_t object;
+    uintptr_t site; /* the wrapper's return address: the call in the program */
     uint64_t since_ns;
     tl_cpu_context ctx; /* the wrapper's registers, to unwind from */
 } tl_wait;
@@ -98,7 +101,9 @@ void tl_wait_cancelled(void *w); /* the cleanup buffer's routine */
 /* Records the wait, unless the thread is not one we created or is already waiting (a signal
    handler's wait inside a wait); timed when the call has a deadline. Inlined into the wrapper, so
    that the registers saved are those of the wrapper's frame, which stays put while the thread
-   waits. */
+   waits, and the return address is the wrapper's: a helper of the wrappers that calls this must be
+   always_inline too, or every wait it records would have the helper's call in the wrapper as its
+   site. */
 static inline __attribute__((always_inline)) void tl_wait_begin_timed(tl_wait_scope *scope,
                                                                       tl_state state,
                                                                       tl_object_kind kind,
@@ -117,6 +122,7 @@ static inline __attribute__((always_inline)) void tl_wait_begin_timed(tl_wait_sc
     w->kind = kind;
     w->timed = timed;
     w->object = object;
+    w->site = (uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0));
     w->since_ns = tl_now_ns();
     tl_cpu_save(&w->ctx);
     atomic_store_explicit(&w->phase, TL_WAIT_BLOCKED, memory_order_release);

@@ -53,6 +53,9 @@ static void group(FILE *out, tl_report *r, const tl_group *g)
             (unsigned long long)g->ms_min, (unsigned long long)g->ms_max);
     if (g->count >= r->pileup)
         fputs(" \"pileup\": true,", out);
+    if (g->growth)
+        fprintf(out, " \"growth\": {\"from\": %zu, \"to\": %zu, \"seconds\": %.1f},",
+                g->growth->from, g->growth->to, g->growth->seconds);
     if (row->untracked)
         fputs(" \"untracked\": true,", out);
     if (g->evidence[0]) {

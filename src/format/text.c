@@ -31,6 +31,8 @@ static void trigger_words(FILE *out, const tl_report *r)
         fprintf(out, "on %s", tl_signal_name(r->fatal->sig, name));
         if (fatal)
             fprintf(out, " in thread %d \"%s\"", (int)fatal->tid, fatal->name);
+    } else if (strcmp(r->trigger, "watch") == 0) {
+        fputs("on watch, growing groups first", out);
     } else if (strcmp(r->trigger, "deadline") == 0) {
         tl_duration(limit, sizeof limit, tl_opt.deadline_ms);
         fprintf(out, "at the deadline (%s)", limit);
@@ -155,6 +157,9 @@ static void group_block(FILE *out, tl_report *r, const tl_group *g)
     headline(out, r, rows, g->ms_min, g->ms_max, g->object);
     if (g->count >= r->pileup)
         fprintf(out, "  pile-up: %zu threads wait at this one site\n", g->count);
+    if (g->growth)
+        fprintf(out, "  growing: from %zu to %zu threads in %.1f s\n", g->growth->from,
+                g->growth->to, g->growth->seconds);
     if (g->evidence[0])
         fprintf(out, "  evidence: %s\n", g->evidence);
     fputs("  threads:", out);

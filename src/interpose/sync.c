@@ -168,8 +168,10 @@ static int rwlock_real(bool write, deadline_kind how, pthread_rwlock_t *l, clock
     return EINVAL;
 }
 
-static int rwlock_lock(bool write, deadline_kind how, pthread_rwlock_t *l, clockid_t clock,
-                       const struct timespec *t)
+/* Inlined into each wrapper, for the wait's site (core/wait.h). */
+static inline __attribute__((always_inline)) int rwlock_lock(bool write, deadline_kind how,
+                                                             pthread_rwlock_t *l, clockid_t clock,
+                                                             const struct timespec *t)
 {
     if (tl_bypass())
         return rwlock_real(write, how, l, clock, t);

@@ -190,8 +190,9 @@ static void release_held(void *t)
 
 /* The record is held across the real join: the moment the join returns, glibc may hand the same
    pthread_t to a new thread, so the record cannot be looked up again afterwards. A cancelled join
-   lets go of it through the cleanup buffer, which glibc runs as the cancellation leaves the frame. */
-static int join(pthread_t th, const join_call *c)
+   lets go of it through the cleanup buffer, which glibc runs as the cancellation leaves the frame.
+   Inlined into each wrapper, for the wait's site (core/wait.h). */
+static inline __attribute__((always_inline)) int join(pthread_t th, const join_call *c)
 {
     if (tl_bypass())
         return call_join(th, c);

@@ -54,16 +54,23 @@ typedef struct tl_filter {
     const tl_fatal *fatal; /* the thread that received a fatal signal, or NULL */
 } tl_filter;
 
+/* How a group the watch saw growing grew (trigger/watch.c): from `from` threads to `to`. */
+typedef struct tl_growth {
+    size_t from, to;
+    double seconds;
+} tl_growth;
+
 typedef struct tl_group {
     const tl_row *rows; /* count consecutive rows with equal key */
     size_t count;
     uint64_t ms_min, ms_max;
-    const char *object;   /* shared by all its threads, or "(several)" */
-    const char *evidence; /* shared by all its threads, or "" */
+    const char *object;      /* shared by all its threads, or "(several)" */
+    const char *evidence;    /* shared by all its threads, or "" */
+    const tl_growth *growth; /* NULL, or the watch's finding: the group keeps growing */
 } tl_group;
 
 typedef struct tl_report {
-    const char *trigger; /* "exit", "signal", "api", "fatal", "terminate", "deadline" */
+    const char *trigger; /* "exit", "signal", "api", "fatal", "terminate", "deadline", "watch" */
     pid_t pid;
     uint64_t now_ns;
     struct timespec time; /* the wall clock, for people (tl_report_time) */

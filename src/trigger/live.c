@@ -181,7 +181,7 @@ static int connect_tool(const dump_request *d)
 
 static void report_to_tool(const dump_request *d)
 {
-    tl_format format = d->format <= TL_FMT_FOLDED ? (tl_format)d->format : TL_FMT_TEXT;
+    tl_format format = d->format <= TL_FMT_TOP ? (tl_format)d->format : TL_FMT_TEXT;
     int fd = connect_tool(d);
     char header[64];
     if (fd < 0)

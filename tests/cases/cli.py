@@ -144,21 +144,23 @@ def every_command_has_help_and_version():
     expect_eq(top.returncode, 0, "--help")
     expect(top.stdout.startswith("usage: threadleak run [-o OPTIONS]... [-t DURATION] -- PROGRAM [ARG...]\n"
                                  "       threadleak dump [-f FORMAT] [-t SECONDS] PID\n"
+                                 "       threadleak top [-n SECONDS] PID\n"
                                  "       threadleak help [COMMAND]\n"), top.stdout)
     expect_eq([cli("-h").stdout, cli("help").stdout], [top.stdout] * 2, "-h and help")
-    for cmd in ("run", "dump"):
+    for cmd in ("run", "dump", "top"):
         answers = [cli(cmd, "--help"), cli(cmd, "-h"), cli("help", cmd)]
         expect_eq([a.returncode for a in answers], [0, 0, 0], f"{cmd}: statuses")
         expect_eq(len({a.stdout for a in answers}), 1, f"{cmd}: the same help three ways")
         expect(answers[0].stdout.startswith(f"usage: threadleak {cmd} "), answers[0].stdout)
     expect("exits with status 125" in cli("help", "run").stdout, "run's help says when it fails closed")
-    for args in (["--version"], ["run", "--version"], ["dump", "--version"], ["help", "--version"]):
+    for args in (["--version"], ["run", "--version"], ["dump", "--version"], ["top", "--version"],
+                 ["help", "--version"]):
         p = cli(*args)
         expect_eq((p.returncode, p.stdout), (0, "threadleak 0.2.0\n"), " ".join(args))
     for args in (["frobnicate"], ["help", "frobnicate"]):
         p = cli(*args)
         expect_eq((p.returncode, p.stderr), (2, "threadleak: unknown command 'frobnicate' (the commands are run, "
-                                                "dump, help; see `threadleak --help`)\n"), " ".join(args))
+                                                "dump, top, help; see `threadleak --help`)\n"), " ".join(args))
     p = cli()
     expect_eq(p.returncode, 2, "no command")
     expect(p.stderr.startswith("threadleak: no command given\nusage: "), p.stderr)

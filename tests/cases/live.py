@@ -4,50 +4,18 @@ from harness import *  # noqa: F401,F403
 
 # ---- live dumps: a signal, and `threadleak dump` ----
 
-class Live:
+class Live(Running):
     """The live scenario, running until finish(): pid, and the report files it makes in dir."""
 
     def __init__(self, *args, options="", preload=True):
-        self.dir = tempfile.mkdtemp()
-        self.proc = start_program([os.path.join(SCENARIOS, "live"), *args], cwd=self.dir,
-                                  env=dict(preload_env(options, preload), TMPDIR=self.dir),
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        expect(line.startswith("ready "), f"live did not start: {line!r}")
-        self.pid = int(line.split()[1])
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
+        super().__init__("live", *args, options=options, preload=preload,
+                         env={"TMPDIR": "{dir}"})
 
     def signal(self, sig=signal_module.SIGUSR1):
         os.kill(self.pid, sig)
 
     def dump(self, *args, timeout=60):
         return run_program([CLI, "dump", *args, str(self.pid)], capture_output=True, timeout=timeout)
-
-    def wait_for_file(self, name, parse=json.loads):
-        """The file once it holds a whole report (it is written after it is created)."""
-        for _ in range(int(seconds(500))):
-            try:
-                with open(self.path(name), "rb") as f:
-                    return parse(f.read())
-            except (OSError, ValueError, Failure):
-                time.sleep(0.02)
-        raise Failure(f"no whole report in {name}: {os.listdir(self.dir)}")
-
-    def finish(self, line="go"):
-        out, err = self.proc.communicate(line + "\n", timeout=seconds(120))
-        return out, err, self.proc.returncode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        subprocess.run(["rm", "-rf", self.dir])
 
 
 def work_output(items):
@@ -59,11 +27,7 @@ def work_output(items):
 
 
 def helper_threads(pid):
-    names = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/comm") as f:
-            names.append(f.read().strip())
-    return [n for n in names if n.startswith("threadleak")]
+    return [n for n in thread_names(pid) if n.startswith("threadleak")]
 
 
 def expect_caught(pid, sig, caught, what):
