@@ -73,6 +73,29 @@ def folded_format_prints_a_line_per_group():
 
 
 @test
+def folded_format_prints_one_line_per_distinct_stack_with_the_summed_count():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.folded")
+        rep, _ = report("two_creators", "2")
+        expect_eq(sorted(g["count"] for g in rep["groups"]), [2, 2], "two groups: two creation sites")
+        p = run("two_creators", "2", options=f"format=folded:output={path}")
+        with open(path) as f:
+            lines = f.read().splitlines()
+    expect_eq(len(lines), 1, f"one stack of waiting: {lines}")
+    expect(re.fullmatch(r"cond_wait;.*;wait_forever(;\S+)? 4", lines[0]), lines[0])
+
+
+@test
+def a_time_range_with_equal_ends_is_one_time():
+    p = run("two_creators", "3", "1300")  # waits of 1.3 s and some ms: "1.3 s" each
+    heads = re.findall(r"^\d+ threads: .*$", p.stderr, re.M)
+    expect_eq(len(heads), 2, p.stderr)
+    for head in heads:
+        expect(not re.search(r"for (\S+ \S+) to \1,", head), head)
+        expect(re.search(r", for 1\.[34] s, on 0x", head), head)
+
+
+@test
 def pprof_report_is_a_gzipped_profile_with_a_sample_per_group():
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "threads.pb.gz")
