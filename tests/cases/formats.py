@@ -161,6 +161,26 @@ def every_level_of_an_inlined_chain_is_a_frame_with_its_line():
 # ---- names of frames ----
 
 @test
+def jit_frames_are_named_from_the_perf_map():
+    p = run("jit", options="format=json")
+    pid = int(p.stdout.split()[1])
+    path = f"/tmp/perf-{pid}.map"
+    try:
+        (g,) = json.loads(p.stderr[p.stderr.index("{"):])["groups"]
+    finally:
+        os.unlink(path)
+    frames = g["blocked_at"]
+    expect_eq([f["function"] for f in frames[:3]],
+              ["wait_forever", "LazyCompile:*runScript script.js:3", "run_script"],
+              "the JIT frame by the map's last line for its code")
+    expect_eq(frames[1]["module"], path, "the map named as the frame's module")
+    p = run("jit", "no-map", options="format=json")
+    (g,) = json.loads(p.stderr[p.stderr.index("{"):])["groups"]
+    expect_eq((g["blocked_at"][1]["function"], g["blocked_at"][1].get("module")), ("??", None),
+              "without a map, unknown, and in no module (not the library mapped before it)")
+
+
+@test
 def rust_names_are_demangled_and_cxx_names_as_before():
     rep, _ = report("names")
     (g,) = rep["groups"]
