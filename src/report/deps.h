@@ -1,6 +1,6 @@
 /* libdw and zlib, opened with RTLD_LOCAL at the first report, not linked: together with what they
    pull in (libelf, liblzma, libbz2) they cost every process ~1 ms at start, and only a report needs
-   them. Call them as DW(fn)(...) and Z(fn)(...), after tl_deps_load. */
+   them. libelf's functions are found through libdw's handle, which has it as a dependency. Call them as DW(fn)(...) and Z(fn)(...), after tl_deps_load. */
 #ifndef TL_REPORT_DEPS_H
 #define TL_REPORT_DEPS_H
 
@@ -18,9 +18,9 @@
     X(dwarf_getsrcfiles) X(dwarf_tag) X(dwfl_addrmodule) X(dwfl_begin)                             \
     X(dwfl_build_id_find_debuginfo) X(dwfl_end) X(dwfl_errmsg) X(dwfl_lineinfo)                    \
     X(dwfl_linux_proc_find_elf) X(dwfl_linux_proc_maps_report) X(dwfl_module_addrdie)              \
-    X(dwfl_module_address_section) X(dwfl_module_addrinfo) X(dwfl_module_eh_cfi)                   \
-    X(dwfl_module_getelf) X(dwfl_module_getsrc) X(dwfl_module_info) X(dwfl_report_begin)           \
-    X(dwfl_report_end) X(dwfl_standard_find_debuginfo)
+    X(dwfl_module_addrinfo) X(dwfl_module_eh_cfi) X(dwfl_module_getelf) X(dwfl_module_getsrc)      \
+    X(dwfl_module_info) X(dwfl_report_begin) X(dwfl_report_end) X(dwfl_standard_find_debuginfo)    \
+    X(elf_getphdrnum) X(gelf_getphdr)
 #define TL_Z_FUNCTIONS(X) X(deflateInit2_) X(deflate) X(deflateEnd)
 // clang-format on
 

@@ -300,6 +300,25 @@ static bool runtime_module(const char *path)
     return false;
 }
 
+/* Whether pc is in one of m's loaded segments. libdwfl counts the anonymous mapping after a
+   module's last segment as its .bss, and code a JIT put there is not the module's. From the program
+   headers: the sections would need the module's DWARF opened (libc's costs 100 ms). */
+static bool in_a_segment(Dwfl_Module *m, Dwarf_Addr pc)
+{
+    Dwarf_Addr bias;
+    Elf *elf = DW(dwfl_module_getelf)(m, &bias);
+    size_t n;
+    if (!elf || DW(elf_getphdrnum)(elf, &n) != 0)
+        return true; /* no way to tell: the module's, as libdwfl says */
+    for (size_t i = 0; i < n; i++) {
+        GElf_Phdr phdr;
+        if (DW(gelf_getphdr)(elf, (int)i, &phdr) && phdr.p_type == PT_LOAD &&
+            pc - bias - phdr.p_vaddr < phdr.p_memsz)
+            return true;
+    }
+    return false;
+}
+
 static void resolve(tl_symbolizer *s, sym_entry *e)
 {
     /* A return address points after the call: look up the call instruction itself. */
@@ -311,10 +330,7 @@ static void resolve(tl_symbolizer *s, sym_entry *e)
     uintptr_t jit_offset;
     const char *jit = tl_perfmap_find(s->jit, pc, &jit_offset);
     Dwfl_Module *m = s->dwfl && !jit ? DW(dwfl_addrmodule)(s->dwfl, pc) : NULL;
-    Dwarf_Addr in_section = pc;
-    /* libdwfl counts the anonymous mapping after a module's last segment as its .bss: code a JIT
-       put there is in no section of it. */
-    if (m && !DW(dwfl_module_address_section)(m, &in_section, &bias))
+    if (m && !in_a_segment(m, pc))
         m = NULL;
     if (!m) {
         e->outside = true;
