@@ -79,6 +79,7 @@ int __libc_start_main(tl_main_fn *main, int argc, char **argv, void (*init)(void
     X(pthread_rwlock_clockwrlock, NULL)                                                            \
     X(pthread_barrier_wait, NULL)                                                                  \
     X(sem_wait, NULL)                                                                              \
+    X(sem_trywait, NULL)                                                                           \
     X(sem_timedwait, NULL)                                                                         \
     X(sem_clockwait, NULL)                                                                         \
     X(sem_post, NULL)                                                                              \

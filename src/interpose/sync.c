@@ -227,10 +227,22 @@ TL_API int pthread_barrier_wait(pthread_barrier_t *b)
 
 /* ---- semaphores ---- */
 
+/* A semaphore with a count is taken at once, as glibc's own fast path takes it, after the
+   cancellation point that sem_wait must act on even when it does not block: there is no wait to
+   record. False, errno untouched, when it would block. */
+static inline bool sem_taken_at_once(sem_t *s)
+{
+    TL_KEEP_ERRNO;
+    pthread_testcancel();
+    return REAL(sem_trywait)(s) == 0;
+}
+
 TL_API int sem_wait(sem_t *s)
 {
     if (tl_bypass())
         return REAL(sem_wait)(s);
+    if (sem_taken_at_once(s))
+        return 0;
     tl_wait_scope wait TL_WAIT_SCOPE;
     tl_wait_begin(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s);
     return REAL(sem_wait)(s);

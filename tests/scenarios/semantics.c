@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,16 @@ static void *joins_itself(void *arg)
 {
     (void)arg;
     return (void *)(intptr_t)pthread_join(pthread_self(), NULL);
+}
+
+/* sem_wait is a cancellation point that must act even when the semaphore has a count: the thread
+   ends there, and the count stays. */
+static void *cancelled_before_sem_wait(void *arg)
+{
+    sem_t *s = arg;
+    pthread_cancel(pthread_self());
+    sem_wait(s);
+    return NULL;
 }
 
 #define SHOW(what, expr)                                                                           \
@@ -89,6 +100,17 @@ int main(void)
     SHOW("detach", pthread_detach(t));
     SHOW("detach running", pthread_detach(busy));
     SHOW("detach running again", pthread_detach(busy));
+
+    sem_t counted;
+    int count = -1;
+    sem_init(&counted, 0, 1);
+    SHOW("sem_wait cancelled", pthread_create(&t, NULL, cancelled_before_sem_wait, &counted));
+    pthread_join(t, &ret);
+    sem_getvalue(&counted, &count);
+    printf("%-28s %s, count %d\n", "sem_wait cancelled",
+           ret == PTHREAD_CANCELED ? "ended" : "ran on", count);
+    errno = 4321;
+    SHOW("sem_wait with a count", sem_wait(&counted) == 0 && errno == 4321 ? 0 : errno);
 
     pthread_mutex_lock(&lock);
     released = 1;
