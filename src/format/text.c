@@ -9,10 +9,6 @@
 #include <string.h>
 
 #define TIDS_SHOWN 8
-/* Resources from one creation site that look leaked: a pipe, a timer or a queue of its own is most
-   often there by design (a self-pipe, a heartbeat), and open until exit. The json format lists
-   them all. */
-#define SEVERAL_RESOURCES 2
 
 static const tl_row *fatal_row(const tl_report *r)
 {
@@ -208,15 +204,21 @@ static void thread_block(FILE *out, tl_report *r, const tl_row *row)
     fputc('\n', out);
 }
 
-bool tl_text_resource_shown(const tl_resource_group *g)
+/* Resources from one creation site look leaked when there are several, and more than two for
+   each thread besides main: a pipe, a timer or a queue of its own is most often there by design
+   (a self-pipe, a heartbeat), and so are one or two for each thread or event loop (libevent makes
+   a pipe per event base, haproxy two per thread); all are open until exit. A leak made once per
+   request or per call outgrows that. The json format lists them all. */
+bool tl_text_resource_shown(const tl_report *r, const tl_resource_group *g)
 {
-    return g->count >= SEVERAL_RESOURCES;
+    size_t others = r->threads_total ? r->threads_total - 1 : 0;
+    return g->count >= 2 && g->count > 2 * others;
 }
 
 bool tl_text_has_findings(const tl_report *r)
 {
     for (size_t i = 0; i < r->nresources; i++)
-        if (tl_text_resource_shown(&r->resources[i]))
+        if (tl_text_resource_shown(r, &r->resources[i]))
             return true;
     return r->threads_leaked > 0;
 }
@@ -256,7 +258,7 @@ static void findings(FILE *out, const tl_report *r)
     }
     for (size_t i = 0; i < r->nresources; i++) {
         const tl_resource_group *g = &r->resources[i];
-        if (!tl_text_resource_shown(g))
+        if (!tl_text_resource_shown(r, g))
             continue;
         kinds |= 1u << g->kind;
         kind = g->kind;
@@ -287,11 +289,11 @@ static void resources_not_shown(FILE *out, const tl_report *r)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->nresources; i++)
-        n += !tl_text_resource_shown(&r->resources[i]);
+        n += !tl_text_resource_shown(r, &r->resources[i]);
     if (n)
         fprintf(out,
-                "%zu more resource%s, each the only one from its site (open by design, most "
-                "often): format=json lists %s\n",
+                "%zu more resource%s, from sites with one, or one for each thread (open by design, "
+                "most often): format=json lists %s\n",
                 n, plural(n), n == 1 ? "it" : "them");
 }
 
@@ -314,7 +316,7 @@ void tl_format_text(FILE *out, tl_report *r, bool per_thread)
                 thread_block(out, r, &g->rows[j]);
     }
     for (size_t i = 0; i < r->nresources; i++)
-        if (tl_text_resource_shown(&r->resources[i]))
+        if (tl_text_resource_shown(r, &r->resources[i]))
             resource_block(out, r, &r->resources[i]);
     resources_not_shown(out, r);
 }
