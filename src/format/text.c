@@ -76,13 +76,6 @@ static void when_and_what(FILE *out, const tl_report *r)
     fputc('\n', out);
 }
 
-static void duration(FILE *out, uint64_t ms)
-{
-    char buf[32];
-    tl_duration(buf, sizeof buf, ms);
-    fputs(buf, out);
-}
-
 static void frame(FILE *out, const tl_frame *f, unsigned index)
 {
     fprintf(out, "    #%-2u %s", index, f->function);
@@ -111,11 +104,12 @@ static void headline(FILE *out, const tl_report *r, const tl_row *row, uint64_t 
         fprintf(out, ", %s", tl_verdict_name(row->verdict));
     if (row->since_ns) {
         fputs(row->state == TL_EXITED_UNJOINED ? ", finished " : ", for ", out);
-        duration(out, ms_min);
-        if (ms_max != ms_min) {
-            fputs(" to ", out);
-            duration(out, ms_max);
-        }
+        char from[32], to[32]; /* "1.3 s to 1.3 s" says one time twice */
+        tl_duration(from, sizeof from, ms_min);
+        tl_duration(to, sizeof to, ms_max);
+        fputs(from, out);
+        if (strcmp(from, to) != 0)
+            fprintf(out, " to %s", to);
         if (row->state == TL_EXITED_UNJOINED)
             fputs(" ago", out);
     }

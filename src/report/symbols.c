@@ -9,6 +9,7 @@
 #include "core/lock.h"
 #include "core/options.h"
 #include "report/deps.h"
+#include "report/perfmap.h"
 
 #include <demangle.h> /* libiberty's */
 #include <dlfcn.h>
@@ -28,11 +29,13 @@ typedef struct sym_entry {
     unsigned nframes;
     tl_frame frames[MAX_INLINED];
     char *names[MAX_INLINED]; /* owned: demangled, or stripped of a symbol version */
+    bool outside;             /* in no module: JIT code, named by the perf map, if at all */
 } sym_entry;
 
 struct tl_symbolizer {
     uint64_t key; /* of the modules it was made for */
     Dwfl *dwfl;
+    tl_perfmap *jit;
     sym_entry *cache;
     char *(*demangle)(const char *mangled, char *buf, size_t *len, int *status);
 };
@@ -126,7 +129,22 @@ static void destroy(tl_symbolizer *s)
     }
     if (s->dwfl)
         DW(dwfl_end)(s->dwfl);
+    tl_perfmap_free(s->jit);
     free(s);
+}
+
+/* Frames in no module were named by the perf map that has just changed (or had none): named anew
+   at their next lookup. */
+static void forget_outside(tl_symbolizer *s)
+{
+    sym_entry *e, *next;
+    HASH_ITER(hh, s->cache, e, next)
+    {
+        if (e->outside) {
+            HASH_DELETE(hh, s->cache, e);
+            free(e);
+        }
+    }
 }
 
 /* Reading a module's DWARF is most of a report's cost, so one symbolizer is kept from report to
@@ -152,6 +170,8 @@ tl_symbolizer *tl_symbolizer_new(void)
     } else {
         s = build(key);
     }
+    if (s && tl_perfmap_refresh(&s->jit))
+        forget_outside(s);
     return s;
 }
 
@@ -288,9 +308,23 @@ static void resolve(tl_symbolizer *s, sym_entry *e)
     e->nframes = 1;
     f->function = "??";
     f->offset = pc;
-    Dwfl_Module *m = s->dwfl ? DW(dwfl_addrmodule)(s->dwfl, pc) : NULL;
-    if (!m)
+    uintptr_t jit_offset;
+    const char *jit = tl_perfmap_find(s->jit, pc, &jit_offset);
+    Dwfl_Module *m = s->dwfl && !jit ? DW(dwfl_addrmodule)(s->dwfl, pc) : NULL;
+    Dwarf_Addr in_section = pc;
+    /* libdwfl counts the anonymous mapping after a module's last segment as its .bss: code a JIT
+       put there is in no section of it. */
+    if (m && !DW(dwfl_module_address_section)(m, &in_section, &bias))
+        m = NULL;
+    if (!m) {
+        e->outside = true;
+        if (jit) {
+            f->module = tl_perfmap_path(s->jit);
+            f->offset = jit_offset;
+            f->function = jit;
+        }
         return;
+    }
     f->module = DW(dwfl_module_info)(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
     if (DW(dwfl_module_getelf)(m, &bias))
         f->offset = pc - bias;

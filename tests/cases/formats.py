@@ -73,6 +73,29 @@ def folded_format_prints_a_line_per_group():
 
 
 @test
+def folded_format_prints_one_line_per_distinct_stack_with_the_summed_count():
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.folded")
+        rep, _ = report("two_creators", "2")
+        expect_eq(sorted(g["count"] for g in rep["groups"]), [2, 2], "two groups: two creation sites")
+        p = run("two_creators", "2", options=f"format=folded:output={path}")
+        with open(path) as f:
+            lines = f.read().splitlines()
+    expect_eq(len(lines), 1, f"one stack of waiting: {lines}")
+    expect(re.fullmatch(r"cond_wait;.*;wait_forever(;\S+)? 4", lines[0]), lines[0])
+
+
+@test
+def a_time_range_with_equal_ends_is_one_time():
+    p = run("two_creators", "3", "1300")  # waits of 1.3 s and some ms: "1.3 s" each
+    heads = re.findall(r"^\d+ threads: .*$", p.stderr, re.M)
+    expect_eq(len(heads), 2, p.stderr)
+    for head in heads:
+        expect(not re.search(r"for (\S+ \S+) to \1,", head), head)
+        expect(re.search(r", for 1\.[34] s, on 0x", head), head)
+
+
+@test
 def pprof_report_is_a_gzipped_profile_with_a_sample_per_group():
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "threads.pb.gz")
@@ -136,6 +159,26 @@ def every_level_of_an_inlined_chain_is_a_frame_with_its_line():
 
 
 # ---- names of frames ----
+
+@test
+def jit_frames_are_named_from_the_perf_map():
+    p = run("jit", options="format=json")
+    pid = int(p.stdout.split()[1])
+    path = f"/tmp/perf-{pid}.map"
+    try:
+        (g,) = json.loads(p.stderr[p.stderr.index("{"):])["groups"]
+    finally:
+        os.unlink(path)
+    frames = g["blocked_at"]
+    expect_eq([f["function"] for f in frames[:3]],
+              ["wait_forever", "LazyCompile:*runScript script.js:3", "run_script"],
+              "the JIT frame by the map's last line for its code")
+    expect_eq(frames[1]["module"], path, "the map named as the frame's module")
+    p = run("jit", "no-map", options="format=json")
+    (g,) = json.loads(p.stderr[p.stderr.index("{"):])["groups"]
+    expect_eq((g["blocked_at"][1]["function"], g["blocked_at"][1].get("module")), ("??", None),
+              "without a map, unknown, and in no module (not the library mapped before it)")
+
 
 @test
 def rust_names_are_demangled_and_cxx_names_as_before():

@@ -1,5 +1,5 @@
-"""Real, unmodified programs under the library: Debian's redis-server, redis-benchmark, memcached
-and pigz, and a Rust program built here. Each does the same as without the library (output, exit
+"""Real, unmodified programs under the library: Debian's redis-server, redis-benchmark, memcached,
+pigz, xz, node and java, a Rust program built here, and chromium and ffmpeg when installed. Each does the same as without the library (output, exit
 status) and its reports are checked by content. Servers listen on free loopback ports and are
 stopped at the end of their test, whatever happens."""
 LABEL = "real"
@@ -14,7 +14,16 @@ from harness import *  # noqa: F401,F403,E402
 # Debian's package for each program (.ci/run installs them)
 PACKAGES = {"redis-server": "redis-server", "redis-cli": "redis-tools",
             "redis-benchmark": "redis-tools", "memcached": "memcached", "pigz": "pigz",
+            "xz": "xz-utils", "node": "nodejs", "java": "openjdk-17-jre-headless",
             "haproxy": "haproxy"}
+
+
+def optional(program, package):
+    """A program CI does not install (it is large): the test is skipped without it."""
+    path = shutil.which(program)
+    if not path:
+        raise Skip(f"{program} is not installed (Debian's {package})")
+    return path
 
 
 def need(program):
@@ -474,3 +483,84 @@ def check_rust_report(rep, mangling):
              for f in functions(g["blocked_at"]) + functions(g["created_at"])]
     mangled = [f for f in names if re.match(r"_(ZN|R[A-Z])", f)]
     expect_eq(mangled, [], f"{mangling}: names left mangled")
+
+
+# ---- xz, node, java, chromium, ffmpeg: unchanged, and silent ----
+
+def bare_and_under(cmd, options, **kwargs):
+    """cmd run bare and under the library with options: both CompletedProcesses."""
+    return [subprocess.run(cmd, env=preload_env(options, preload), capture_output=True,
+                           timeout=300, **kwargs) for preload in (False, True)]
+
+
+@test
+def xz_output_is_identical_its_stderr_silent_and_the_report_in_its_file():
+    xz = need("xz")
+    with tempfile.TemporaryDirectory() as d:
+        text = os.path.join(d, "text")
+        with open(text, "wb") as f:
+            f.write(os.urandom(1 << 20).hex().encode() * 4)
+        report_path = os.path.join(d, "xz.json")
+        bare, under = bare_and_under([xz, "-T2", "-3", "-c", text],
+                                     f"format=json:output={report_path}")
+        expect_eq((under.returncode, under.stderr), (0, b""), "status, and not a word on stderr")
+        expect(under.stdout == bare.stdout, "xz's output under the library differs from bare")
+        rep = read_report(report_path)
+    # xz exits without ending liblzma's coder: its worker threads still wait, none accused
+    expect_eq(rep["trigger"], "exit", "the exit report")
+    expect(all("liblzma" in (g["created_at"][0].get("module") or "") for g in rep["groups"]),
+           f"only liblzma's workers: {summary(rep)}")
+    expect_no_accusation(rep, "xz at exit")
+
+
+@test
+def node_runs_silent_and_threadleak_dump_works_with_no_options():
+    node = need("node")
+    script = "console.log('ready ' + process.pid); setTimeout(() => console.log('done'), 3000)"
+    with started([node, "-e", script], preload_env(), text=True) as p:
+        line = p.stdout.readline()
+        expect(line.startswith("ready "), f"node started: {line!r}")
+        dumped = subprocess.run([CLI, "dump", str(p.pid)], capture_output=True, text=True,
+                                timeout=60)
+        out, err = p.communicate(timeout=60)
+    expect_eq((dumped.returncode, dumped.stderr), (0, ""), "threadleak dump of node")
+    expect(re.match(r"threadleak: .* on signal \(pid \d+", dumped.stdout), dumped.stdout[:300])
+    expect_eq((p.returncode, out, err), (0, "done\n", ""), "node's status, output and silence")
+
+
+@test
+def java_version_prints_what_it_prints_bare_and_no_runtime_thread_is_accused():
+    java = need("java")
+    bare, under = bare_and_under([java, "-version"], "", text=True)
+    expect_eq((under.returncode, under.stdout, under.stderr),
+              (bare.returncode, bare.stdout, bare.stderr),
+              "java -version: the JVM's own threads are suppressed by default")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.json")
+        subprocess.run([java, "-version"], capture_output=True, timeout=300,
+                       env=preload_env(f"default_suppressions=0:format=json:output={path}"))
+        rep = read_report(path)
+    expect(rep["groups"], "without the default suppressions the JVM's threads are listed")
+    expect_no_accusation(rep, "the JVM's own threads")
+
+
+@test
+def chromium_headless_runs_and_prints_the_page_as_bare():
+    chromium = optional("chromium", "chromium")
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={d}",
+               "--dump-dom", "file:///etc/hostname"]
+        bare, under = bare_and_under(cmd, "at_exit=0", text=True)
+    expect_eq(bare.returncode, 0, f"bare chromium: {bare.stderr[-500:]}")
+    expect_eq((under.returncode, under.stdout), (0, bare.stdout), "the same page, the same status")
+
+
+@test
+def ffmpeg_output_is_identical():
+    ffmpeg = optional("ffmpeg", "ffmpeg")
+    cmd = [ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25",
+           "-threads", "4", "-f", "nut", "-c:v", "mpeg4", "-fflags", "+bitexact", "-"]
+    bare, under = bare_and_under(cmd, "")
+    expect_eq(bare.returncode, 0, f"bare ffmpeg: {bare.stderr[-500:]}")
+    expect_eq((under.returncode, under.stderr), (0, b""), "status, and silence")
+    expect(under.stdout == bare.stdout, "ffmpeg's output under the library differs from bare")
