@@ -10,17 +10,21 @@ def dump(pid, *args):
     return p.stdout
 
 
+def server_dumps():
+    """The server mode dumped once in json, then in text, and its pid."""
+    with Running("healthy", "server", options="at_exit=0") as live:
+        return json.loads(dump(live.pid, "-f", "json")), dump(live.pid), live.pid
+
+
 def groups_blocked_in(rep, function):
     return [g for g in rep["groups"] if function in functions(g["blocked_at"])]
 
 
 @test
 def a_live_dump_says_threads_waiting_and_proven_stuck_not_leaked():
-    with Running("healthy", "server", options="at_exit=0") as live:
-        text = dump(live.pid)
-        rep = json.loads(dump(live.pid, "-f", "json"))
+    rep, text, pid = server_dumps()
     m = re.match(r"threadleak: (\d+) threads waiting in (\d+) groups, 1 proven stuck, on signal "
-                 rf"\(pid {live.pid}, \d+ threads\)\n", text)
+                 rf"\(pid {pid}, \d+ threads\)\n", text)
     expect(m, f"header: {text[:300]!r}")
     expect("leaked" not in text, f"a live dump accuses no one: {text}")
     # the json keeps the contract's count: every thread in a group not running
@@ -32,25 +36,21 @@ def a_live_dump_says_threads_waiting_and_proven_stuck_not_leaked():
 
 @test
 def a_mutex_waiter_names_its_live_owner_and_what_it_does():
-    with Running("healthy", "server", options="at_exit=0") as live:
-        rep = json.loads(dump(live.pid, "-f", "json"))
-        text = dump(live.pid)
+    rep, text, _ = server_dumps()
     (holder,) = groups_blocked_in(rep, "holder")
     owner = holder["threads"][0]["tid"]
     (waiter,) = [g for g in groups_blocked_in(rep, "lock_waiter") if g["verdict"] == "blocked"]
-    expect_eq((waiter["state"], waiter.get("evidence")), ("mutex_lock", f"held by tid {owner}, sleep"),
-              "the waiter's evidence")
+    expect_eq((waiter["state"], waiter.get("evidence")),
+              ("mutex_lock", f"held by tid {owner}, sleep"), "the waiter's evidence")
     expect(f"  evidence: held by tid {owner}, sleep\n" in text, text)
 
 
 @test
 def a_group_whose_threads_differ_counts_their_objects_and_sums_up_their_evidence():
-    with Running("healthy", "server", options="at_exit=0") as live:
-        rep = json.loads(dump(live.pid, "-f", "json"))
-        text = dump(live.pid)
+    rep, text, pid = server_dumps()
     (g,) = groups_blocked_in(rep, "cond_waiter")
     expect_eq((g["count"], g["object"]), (5, "(5 objects)"), "five conds, counted")
-    expect_eq(g.get("evidence"), f"differs: 3 never signalled; 2 last signalled by tid {live.pid}",
+    expect_eq(g.get("evidence"), f"differs: 3 never signalled; 2 last signalled by tid {pid}",
               "the evidence of each part")
     expect(re.search(r"^5 threads: cond_wait, blocked, for .*, on 5 objects\n"
                      r"  evidence: differs: 3 never signalled; 2 last signalled by tid \d+\n",
@@ -97,7 +97,8 @@ def resources_alone_open_the_text_report_with_what_they_are():
     expect(re.match(r"threadleak: 3 pipes never closed at exit \(pid \d+, 1 thread\)\n", p.stderr),
            p.stderr[:300])
     expect("0 leaked" not in p.stderr, p.stderr)
-    expect(re.search(r"^3 pipes never closed\n  created at:\n(.*\n)*?\s+#\d+\s+main\s+\S*healthy\.c:"
-                     + str(source_line("healthy.c", "pipes-site")), p.stderr, re.M), p.stderr)
+    site = source_line("healthy.c", "pipes-site")
+    expect(re.search(r"^3 pipes never closed\n  created at:\n(.*\n)*?\s+#\d+\s+main\s+"
+                     rf"\S*healthy\.c:{site}", p.stderr, re.M), p.stderr)
     expect(re.search(r"^1 more resource, from sites with one, or one for each thread .*"
                      r"format=json lists it$", p.stderr, re.M), p.stderr)

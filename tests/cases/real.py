@@ -348,15 +348,20 @@ frontend fe
 HAPROXY_REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
+def haproxy_cmd(d, port):
+    """haproxy in the foreground with 4 threads, answering every request itself on port."""
+    config = os.path.join(d, "haproxy.cfg")
+    with open(config, "w") as f:
+        f.write(HAPROXY_CONFIG.format(port=port))
+    return [need("haproxy"), "-db", "-f", config]
+
+
 @test
 def haproxy_under_load_dumped_with_no_option_reads_as_healthy():
     port = free_port()
     with tempfile.TemporaryDirectory() as d:
-        config = os.path.join(d, "haproxy.cfg")
-        with open(config, "w") as f:
-            f.write(HAPROXY_CONFIG.format(port=port))
         # haproxy takes SIGUSR1 (a soft stop) and ignores SIGUSR2: dumps move to a free signal
-        with started([need("haproxy"), "-db", "-f", config], preload_env()) as server:
+        with started(haproxy_cmd(d, port), preload_env()) as server:
             wait_until(lambda: accepts(port), "haproxy listens")
             with load(port, HAPROXY_REQUEST, b"ok") as replies:
                 before = replies[0]
@@ -375,19 +380,15 @@ def haproxy_under_load_dumped_with_no_option_reads_as_healthy():
     expect_eq(status, 0, "haproxy's status after its soft stop")
     stderr = stderr.decode()
     expect_eq([l for l in stderr.splitlines() if l.startswith("threadleak")], [],
-           f"a clean stop prints nothing of ours:\n{stderr}")
+              f"a clean stop prints nothing of ours:\n{stderr}")
 
 
 @test
 def haproxy_told_to_use_its_own_signals_gets_advice_naming_only_free_ones():
     port = free_port()
     with tempfile.TemporaryDirectory() as d:
-        config = os.path.join(d, "haproxy.cfg")
-        with open(config, "w") as f:
-            f.write(HAPROXY_CONFIG.format(port=port))
         for sig in ("SIGUSR1", "SIGUSR2"):
-            with started([need("haproxy"), "-db", "-f", config],
-                         preload_env(f"signal={sig}:at_exit=0")) as server:
+            with started(haproxy_cmd(d, port), preload_env(f"signal={sig}:at_exit=0")) as server:
                 wait_until(lambda: accepts(port), "haproxy listens")
                 expect_healthy_text(plain_dump(server.pid), f"haproxy, signal={sig}")
                 server.send_signal(signal_module.SIGUSR1)
