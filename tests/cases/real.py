@@ -322,8 +322,10 @@ def memcached_under_load_dumped_with_no_option_reads_as_healthy():
         expect_healthy_text(text, "memcached")
         expect(re.search(r"^4 threads: poll, blocked, for .*, on 4 objects$", text, re.M)
                or "mc-worker" in text, f"the workers: {text}")
-    (g,) = groups_named(rep, "mc-worker")
-    expect_eq((g["count"], g["verdict"]), (4, "blocked"), "the four workers")
+    # under load a worker may be serving a request when the dump reads it
+    workers = groups_named(rep, "mc-worker")
+    expect_eq(sum(g["count"] for g in workers), 4, f"the four workers: {summary(rep)}")
+    expect(all(g["state"] in ("poll", "running") for g in workers), f"workers: {summary(rep)}")
     expect_no_accusation(rep, "memcached under load")
     # at exit (SIGTERM): the workers, still in epoll, are reported; libevent's pipes (one per
     # event base, each a worker's) are not
