@@ -15,6 +15,12 @@ typedef void tl_frame_fn(FILE *out, const tl_frame *f, unsigned index);
 void tl_each_frame(FILE *out, tl_report *r, const tl_stack *s, tl_frame_fn *fn);
 
 void tl_format_text(FILE *out, tl_report *r, bool per_thread);
+/* Whether the text formats list a group of resources of r: when several come from its site, more
+   than two for each thread of r besides main. */
+bool tl_text_resource_shown(const tl_report *r, const tl_resource_group *g);
+/* Whether r holds what a text report at exit is written for: a leaked thread, or resources the
+   text formats list. A clean exit (a self-pipe open until the end included) prints nothing. */
+bool tl_text_has_findings(const tl_report *r);
 void tl_format_json(FILE *out, tl_report *r);
 void tl_format_folded(FILE *out, tl_report *r);
 void tl_format_pprof(FILE *out, tl_report *r);

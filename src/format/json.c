@@ -48,7 +48,10 @@ static void group(FILE *out, tl_report *r, const tl_group *g)
     fprintf(out, "    {\n      \"count\": %zu, \"state\": \"%s\", \"verdict\": \"%s\",\n", g->count,
             tl_state_name(row->state), tl_verdict_name(row->verdict));
     fputs("      \"object\": ", out);
-    str(out, g->object);
+    if (g->objects > 1)
+        fprintf(out, "\"(%zu objects)\"", g->objects);
+    else
+        str(out, g->object);
     fprintf(out, ", \"blocked_ms_min\": %llu, \"blocked_ms_max\": %llu,",
             (unsigned long long)g->ms_min, (unsigned long long)g->ms_max);
     if (g->count >= r->pileup)
@@ -58,9 +61,10 @@ static void group(FILE *out, tl_report *r, const tl_group *g)
                 g->growth->from, g->growth->to, g->growth->seconds);
     if (row->untracked)
         fputs(" \"untracked\": true,", out);
-    if (g->evidence[0]) {
+    const char *evidence = g->evidence[0] ? g->evidence : g->evidence_mix;
+    if (evidence[0]) {
         fputs(" \"evidence\": ", out);
-        str(out, g->evidence);
+        str(out, evidence);
         fputc(',', out);
     }
     fputs("\n      \"threads\": [", out);

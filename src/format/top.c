@@ -32,10 +32,12 @@ void tl_format_top(FILE *out, tl_report *r)
             field(out, "(not seen created)");
         else
             site_field(out, r, row->created_at);
+        char objects[32];
+        snprintf(objects, sizeof objects, "%zu objects", g->objects);
         if (row->blocked_at)
             site_field(out, r, row->blocked_at);
         else
-            field(out, g->object[0] ? g->object : "-");
+            field(out, g->objects > 1 ? objects : g->object[0] ? g->object : "-");
         fputc('\n', out);
     }
 }

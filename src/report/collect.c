@@ -114,18 +114,60 @@ static tl_unwinder *unwinder(tl_report *rep, tl_unwinder **u)
     return *u;
 }
 
-/* The state of a live thread that is waiting in a wrapper, with the stack of that wait. */
-static void read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
+/* Pins a wait that is blocked, or about to be: a record being written (the thread is inside
+   tl_wait_begin, perhaps preempted there on a loaded machine) or pinned by another report is
+   waited for, up to 20 ms. False when the thread is not in a recorded wait. */
+static bool pin_soon(tl_wait *w)
+{
+    uint64_t deadline = 0;
+    for (;;) {
+        int phase = atomic_load(&w->phase);
+        if (phase == TL_WAIT_IDLE || (phase == TL_WAIT_BLOCKED && tl_wait_pin(w)))
+            return phase == TL_WAIT_BLOCKED;
+        if (!deadline)
+            deadline = tl_now_ns() + 20000000;
+        else if (tl_now_ns() > deadline)
+            return false;
+        sched_yield();
+    }
+}
+
+/* The state of a live thread that is waiting in a wrapper, with the stack of that wait; false when
+   it is not in one. The state, object and evidence are read even when no unwinder can be made:
+   a recorded wait is never left to the kernel's word. */
+static bool read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
 {
     tl_wait *w = &t->wait;
-    if (atomic_load(&w->phase) != TL_WAIT_BLOCKED || !unwinder(rep, u) || !tl_wait_pin(w))
-        return;
+    if (atomic_load(&w->phase) == TL_WAIT_IDLE)
+        return false;
+    unwinder(rep, u);
+    if (!pin_soon(w))
+        return false;
     r->state = w->kind == TL_OBJ_FD_UNLEARNT ? fd_state(w) : w->state;
     r->since_ns = w->since_ns;
     wait_object(w, r->object, sizeof r->object);
     wait_target(w, r);
-    r->blocked_at = tl_unwind_wait(*u, w, t->stack_top, t->stack_size);
+    if (*u)
+        r->blocked_at = tl_unwind_wait(*u, w, t->stack_top, t->stack_size);
     tl_wait_unpin(w);
+    return true;
+}
+
+/* A live thread we made that is in no recorded wait: running, or asleep in a call the library
+   does not interpose. The kernel is asked now, not after the other threads are read, and a thread
+   it finds asleep is read again: it may have entered a wait since (a busy pool does, all the
+   time), and a recorded wait is never reported as the kernel's bare "waiting". */
+static void read_running(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
+{
+    tl_task task;
+    for (int tries = 1; r->tid; tries++) {
+        if (!tl_proc_task(r->tid, &task) || task.state == 'R' || read_wait(rep, t, r, u))
+            return; /* gone, on a CPU, or in a recorded wait */
+        kernel_state(r, &task);
+        if (read_wait(rep, t, r, u) || r->object[0] || tries == 3)
+            return;
+        r->state = TL_RUNNING; /* in no system call: it ran on between the two looks */
+    }
 }
 
 /* The thread that received a fatal signal: the stack the signal interrupted, which stands still
@@ -148,12 +190,17 @@ static bool is_fatal(const tl_report *rep, pid_t tid)
 static size_t registry_rows(tl_report *rep, const tl_filter *f, tl_thread **threads, size_t n,
                             tl_row *rows, tl_unwinder **u)
 {
+    /* The tids first: a thread not yet scheduled gets its share of the 50 ms before the
+       unwinding below takes its time, and another look after it. */
     uint64_t deadline = tl_now_ns() + 50000000;
+    for (size_t i = 0; i < n; i++)
+        rows[i].tid = tl_thread_tid(threads[i], deadline);
     for (size_t i = 0; i < n; i++) {
         tl_thread *t = threads[i];
         tl_row *r = &rows[i];
         bool exited = atomic_load(&t->exited);
-        r->tid = tl_thread_tid(t, deadline);
+        if (!r->tid)
+            r->tid = tl_thread_tid(t, 0);
         r->start = t->id;
         r->creator_tid = t->creator_tid;
         memcpy(r->name, t->name, sizeof r->name);
@@ -161,10 +208,10 @@ static size_t registry_rows(tl_report *rep, const tl_filter *f, tl_thread **thre
         r->created_at = t->created_at;
         r->state = exited ? TL_EXITED_UNJOINED : TL_RUNNING;
         r->since_ns = exited ? t->exited_ns : 0;
-        r->suppressed = tl_rules_match_name(f->rules[0], r->name) ||
-                        tl_rules_match_name(f->rules[1], r->name);
-        if (!exited && !r->suppressed)
-            read_wait(rep, t, r, u);
+        r->suppressed =
+            tl_rules_match_name(f->rules[0], r->name) || tl_rules_match_name(f->rules[1], r->name);
+        if (!exited && !r->suppressed && !read_wait(rep, t, r, u) && !is_fatal(rep, r->tid))
+            read_running(rep, t, r, u);
         if (is_fatal(rep, r->tid))
             fatal_stack(rep, r, t->stack_top, t->stack_size, u);
     }
@@ -193,9 +240,9 @@ static void apply_filter(tl_report *r, const tl_filter *f)
     size_t kept = 0;
     for (size_t i = 0; i < r->nrows; i++) {
         const tl_row *row = &r->rows[i];
-        if (!row->fatal_signal && (row->suppressed || in_baseline(f, row) ||
-                                   tl_rules_match(f->rules[0], r, row) ||
-                                   tl_rules_match(f->rules[1], r, row)))
+        if (!row->fatal_signal &&
+            (row->suppressed || in_baseline(f, row) || tl_rules_match(f->rules[0], r, row) ||
+             tl_rules_match(f->rules[1], r, row)))
             r->threads_total--;
         else
             r->rows[kept++] = *row;
@@ -260,23 +307,24 @@ static bool make_groups(tl_report *r)
         g->ms_min = ms < g->ms_min ? ms : g->ms_min;
         g->ms_max = ms > g->ms_max ? ms : g->ms_max;
         if (strcmp(g->object, row->object) != 0)
-            g->object = "(several)";
+            g->object = "";
         if (strcmp(g->evidence, row->evidence) != 0)
             g->evidence = "";
         g->count++;
         if (row->verdict != TL_VERDICT_RUNNING || r->every_thread_leaks)
             r->threads_leaked++;
     }
+    for (size_t i = 0; i < r->ngroups; i++)
+        if (!tl_group_mix(&r->groups[i]))
+            return false;
     qsort(r->groups, r->ngroups, sizeof *r->groups, group_cmp);
     return true;
 }
 
-/* A tracked thread's row: the registry knows it; the kernel is asked only what a thread with no
-   recorded wait is doing (not the one in the fatal signal's handler: it waits there for us). */
+/* A tracked thread's row: the registry knows it, and the kernel was asked while it was read
+   (read_running). A thread that finished is no one's waker any more. */
 static void refine_tracked(tl_row *row, tl_task *task)
 {
-    if (row->state == TL_RUNNING && !row->fatal_signal)
-        kernel_state(row, task && tl_proc_task(row->tid, task) ? task : NULL);
     if (task && row->state == TL_EXITED_UNJOINED)
         task->state = 'Z';
 }

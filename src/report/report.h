@@ -64,8 +64,10 @@ typedef struct tl_group {
     const tl_row *rows; /* count consecutive rows with equal key */
     size_t count;
     uint64_t ms_min, ms_max;
-    const char *object;      /* shared by all its threads, or "(several)" */
-    const char *evidence;    /* shared by all its threads, or "" */
+    const char *object;      /* shared by all its threads, or "" when they differ */
+    size_t objects;          /* how many distinct objects its threads wait on */
+    const char *evidence;    /* shared by all its threads, or "" when they differ */
+    char evidence_mix[192];  /* when they differ: "differs: 3 never signalled; 2 ..." */
     const tl_growth *growth; /* NULL, or the watch's finding: the group keeps growing */
 } tl_group;
 
@@ -101,6 +103,11 @@ void tl_report_time(const tl_report *r, char *buf, size_t len);
 /* The one stack of a group, for formats that have room for one: where its threads wait, or,
    when no wait is recorded, where they were made. */
 const tl_stack *tl_group_stack(const tl_group *g);
+
+/* ---- mix.c ---- */
+/* Fills objects and evidence_mix of g, whose object and evidence are set (shared, or "" when its
+   threads differ). False when out of memory. */
+bool tl_group_mix(tl_group *g);
 
 /* ---- verdict.c ---- */
 void tl_duration(char *buf, size_t len, uint64_t ms); /* "850 ms", "5.0 s", "3.2 min", "1.5 h" */

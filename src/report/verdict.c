@@ -157,6 +157,23 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
     }
 }
 
+/* A lock's waiter whose owner is alive names it, and what it is doing: "held by tid 7, sleep". */
+static void name_owners(tl_report *r, const node *nodes)
+{
+    for (size_t i = 0; i < r->nrows; i++) {
+        tl_row *row = &r->rows[i];
+        bool lock = row->state == TL_MUTEX_LOCK || row->state == TL_RWLOCK_READ ||
+                    row->state == TL_RWLOCK_WRITE;
+        if (!lock || !row->waits_for || row->evidence[0])
+            continue;
+        size_t owner = target(r, nodes, row);
+        snprintf(row->evidence, sizeof row->evidence, "held%s by tid %d%s%s",
+                 row->state == TL_MUTEX_LOCK ? "" : " for writing", (int)row->waits_for,
+                 owner == SIZE_MAX ? "" : ", ",
+                 owner == SIZE_MAX ? "" : tl_state_name(r->rows[owner].state));
+    }
+}
+
 void tl_verdicts_assign(tl_report *r, bool (*alive)(const void *, pid_t), const void *ctx)
 {
     for (size_t i = 0; i < r->nrows; i++) {
@@ -193,6 +210,8 @@ void tl_verdicts_assign(tl_report *r, bool (*alive)(const void *, pid_t), const 
             }
         }
     }
+    if (nodes)
+        name_owners(r, nodes);
     free(nodes);
     free(next);
 }

@@ -58,9 +58,10 @@ static void report_at_exit(void)
     if (r) {
         leaked = r->threads_leaked;
         /* A clean exit prints nothing for people, as the sanitizers do; the machine formats are
-           always written so that a script can tell "clean" from "not run". Leaked resources are
-           reported, but only threads change the exit status. */
-        bool quiet = !leaked && !r->nresources &&
+           always written so that a script can tell "clean" from "not run". Resources that look
+           leaked are reported (a self-pipe open until exit does not), but only threads change
+           the exit status. */
+        bool quiet = !tl_text_has_findings(r) &&
                      (tl_opt.format == TL_FMT_TEXT || tl_opt.format == TL_FMT_FULL);
         size_t len;
         char *buf = quiet ? NULL : tl_report_render(r, tl_opt.format, &len);

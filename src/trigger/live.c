@@ -120,11 +120,13 @@ static int move(void)
     return 0;
 }
 
-/* Says where live dumps went, if the user chose the signal that moved. */
+/* Says where live dumps went, if the user chose the signal that moved: not when a signal the
+   library chose moves on (a program that resets every signal as it stops, as haproxy does), which
+   would name a signal the user never heard of. */
 static void say_moved(int from, int to)
 {
     char a[16], b[16];
-    if (!tl_opt.signal_given)
+    if (!tl_opt.signal_given || from != tl_opt.signal)
         return;
     if (to)
         tl_warn("the program takes %s for itself; live dumps answer %s instead",

@@ -29,7 +29,8 @@ def running_threads_and_the_timer_helper_do_not_change_exit_status():
     expect_eq(run("verdicts", "spinner", options="exitcode=66").returncode, 0, "status with a runner")
     p = run("timer_helper", "kept", options="exitcode=66")
     expect_eq(p.returncode, 0, f"status with glibc's timer thread and an undeleted timer: {p.stderr}")
-    expect("1 timer never deleted" in p.stderr, "the timer is still reported")
+    # one timer from its site is most often there by design: the json lists it, the text does not
+    expect_eq(p.stderr, "", "a lone timer (glibc's thread serving it) prints nothing at exit")
 
 
 # ---- options and output ----

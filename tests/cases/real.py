@@ -7,13 +7,15 @@ LABEL = "real"
 import contextlib  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
+import threading  # noqa: E402
 
 from harness import *  # noqa: F401,F403,E402
 
 # Debian's package for each program (.ci/run installs them)
 PACKAGES = {"redis-server": "redis-server", "redis-cli": "redis-tools",
             "redis-benchmark": "redis-tools", "memcached": "memcached", "pigz": "pigz",
-            "xz": "xz-utils", "node": "nodejs", "java": "openjdk-17-jre-headless"}
+            "xz": "xz-utils", "node": "nodejs", "java": "openjdk-17-jre-headless",
+            "haproxy": "haproxy"}
 
 
 def optional(program, package):
@@ -239,6 +241,167 @@ def memcached_works_as_bare_and_shows_its_workers_in_epoll():
         expect(len(created) >= 3 and "__libc_start_main" in created,
                f"{what}: a creation stack from main: {created}")
         expect_no_accusation(rep, f"memcached, {what}")
+
+
+# ---- healthy servers, as a new user dumps them: no option at all ----
+
+@contextlib.contextmanager
+def load(port, request, reply_end, clients=8):
+    """clients connections that send request and read up to reply_end, over and over, until the
+    block ends; yields a list that counts the replies."""
+    stop, replies, errors = threading.Event(), [0], []
+
+    def client():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                while not stop.is_set():
+                    s.sendall(request)
+                    got = b""
+                    while not got.endswith(reply_end):
+                        chunk = s.recv(65536)
+                        if not chunk:
+                            return
+                        got += chunk
+                    replies[0] += 1
+        except OSError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    try:
+        wait_until(lambda: replies[0] > 100 or errors, "load runs")
+        expect_eq(errors, [], "load clients")
+        yield replies
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+
+
+def plain_dump(pid, *args):
+    """`threadleak dump` with no option, as a new user types it."""
+    p = subprocess.run([CLI, "dump", *args, str(pid)], capture_output=True, text=True, timeout=60)
+    expect_eq((p.returncode, p.stderr), (0, ""), f"threadleak dump {' '.join(args)} {pid}")
+    return p.stdout
+
+
+def expect_healthy_text(text, what):
+    """A live dump of a healthy server: it describes, names every system call, counts objects."""
+    expect(re.match(r"threadleak: \d+ threads? waiting in \d+ groups?, 0 proven stuck, on signal ",
+                    text), f"{what}: header {text[:200]!r}")
+    expect("leaked" not in text, f"{what}: a live dump accuses no one:\n{text}")
+    expect(not re.search(r"syscall:\d", text), f"{what}: a system call left as a number:\n{text}")
+    expect("(several)" not in text, f"{what}: objects left uncounted:\n{text}")
+
+
+def expect_no_signal_advice(stderr, taken, what):
+    """No line of the library names a signal the program takes for itself."""
+    for line in stderr.splitlines():
+        if line.startswith("threadleak:"):
+            for sig in taken:
+                expect(not re.search(rf"\b{sig}\b(?!\+)", line), f"{what}: {line}")
+
+
+@test
+def memcached_under_load_dumped_with_no_option_reads_as_healthy():
+    port = free_port()
+    as_root = ["-u", "root"] if os.geteuid() == 0 else []
+    cmd = [need("memcached"), "-p", str(port), "-U", "0", "-l", "127.0.0.1", "-t", "4", *as_root]
+    with started(cmd, preload_env()) as server:
+        wait_until(lambda: accepts(port), "memcached listens")
+        memcached_talk(port)
+        with load(port, b"set k 0 0 5\r\nhello\r\nget k\r\n", b"END\r\n") as replies:
+            before = replies[0]
+            texts = [plain_dump(server.pid) for _ in range(3)]
+            rep = json.loads(plain_dump(server.pid, "-f", "json"))
+            expect(replies[0] > before, "memcached served the load while dumped")
+        server.terminate()
+        _, stderr = server.communicate(timeout=60)
+    for text in texts:
+        expect_healthy_text(text, "memcached")
+        expect(re.search(r"^4 threads: poll, blocked, for .*, on 4 objects$", text, re.M)
+               or "mc-worker" in text, f"the workers: {text}")
+    # under load a worker may be serving a request when the dump reads it
+    workers = groups_named(rep, "mc-worker")
+    expect_eq(sum(g["count"] for g in workers), 4, f"the four workers: {summary(rep)}")
+    expect(all(g["state"] in ("poll", "running") for g in workers), f"workers: {summary(rep)}")
+    expect_no_accusation(rep, "memcached under load")
+    # at exit (SIGTERM): the workers, still in epoll, are reported; libevent's pipes (one per
+    # event base, each a worker's) are not
+    stderr = stderr.decode()
+    expect(re.search(r"^threadleak: \d+ leaked threads in \d+ groups at exit", stderr, re.M),
+           f"the exit report: {stderr[:300]}")
+    expect("never closed" not in stderr, f"no pipe block at exit:\n{stderr}")
+    expect_no_signal_advice(stderr, ["SIGUSR1"], "memcached")
+
+
+HAPROXY_CONFIG = """global
+    nbthread 4
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend fe
+    bind 127.0.0.1:{port}
+    http-request return status 200 content-type text/plain string ok
+"""
+HAPROXY_REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def haproxy_cmd(d, port):
+    """haproxy in the foreground with 4 threads, answering every request itself on port."""
+    config = os.path.join(d, "haproxy.cfg")
+    with open(config, "w") as f:
+        f.write(HAPROXY_CONFIG.format(port=port))
+    return [need("haproxy"), "-db", "-f", config]
+
+
+@test
+def haproxy_under_load_dumped_with_no_option_reads_as_healthy():
+    port = free_port()
+    with tempfile.TemporaryDirectory() as d:
+        # haproxy takes SIGUSR1 (a soft stop) and ignores SIGUSR2: dumps move to a free signal
+        with started(haproxy_cmd(d, port), preload_env()) as server:
+            wait_until(lambda: accepts(port), "haproxy listens")
+            with load(port, HAPROXY_REQUEST, b"ok") as replies:
+                before = replies[0]
+                texts = [plain_dump(server.pid) for _ in range(3)]
+                rep = json.loads(plain_dump(server.pid, "-f", "json"))
+                expect(replies[0] > before, "haproxy served the load while dumped")
+            server.send_signal(signal_module.SIGUSR1)  # its graceful stop
+            _, stderr = server.communicate(timeout=60)
+            status = server.returncode
+    for text in texts:
+        expect_healthy_text(text, "haproxy")
+    pollers = [g for g in rep["groups"] if "setup_extra_threads" in functions(g["created_at"])]
+    expect(pollers, f"haproxy's threads: {summary(rep)}")
+    expect_eq(sum(g["count"] for g in pollers), 3, "three threads besides main")
+    expect_no_accusation(rep, "haproxy under load")
+    expect_eq(status, 0, "haproxy's status after its soft stop")
+    stderr = stderr.decode()
+    expect_eq([l for l in stderr.splitlines() if l.startswith("threadleak")], [],
+              f"a clean stop prints nothing of ours:\n{stderr}")
+
+
+@test
+def haproxy_told_to_use_its_own_signals_gets_advice_naming_only_free_ones():
+    port = free_port()
+    with tempfile.TemporaryDirectory() as d:
+        for sig in ("SIGUSR1", "SIGUSR2"):
+            with started(haproxy_cmd(d, port), preload_env(f"signal={sig}:at_exit=0")) as server:
+                wait_until(lambda: accepts(port), "haproxy listens")
+                expect_healthy_text(plain_dump(server.pid), f"haproxy, signal={sig}")
+                server.send_signal(signal_module.SIGUSR1)
+                _, stderr = server.communicate(timeout=60)
+            stderr = stderr.decode()
+            moved = [l for l in stderr.splitlines() if l.startswith("threadleak:")]
+            expect(len(moved) == 1 and re.search(rf"takes {sig} for itself; live dumps answer "
+                                                  r"SIGRTMIN\+\d+ instead", moved[0]),
+                   f"one line saying where dumps went: {stderr}")
+            expect_no_signal_advice(stderr.replace(f"takes {sig} for itself", ""),
+                                    ["SIGUSR1", "SIGUSR2"], f"haproxy, signal={sig}")
 
 
 # ---- pigz ----

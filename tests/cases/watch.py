@@ -79,8 +79,8 @@ def watch_report_in_text_says_how_the_group_grew():
         w.stop()
         with open(w.path("r.1.txt")) as f:
             text = f.read()
-    expect(re.match(r"threadleak: \d+ leaked threads in 1 group on watch, growing groups first",
-                    text), f"text header: {text[:200]!r}")
+    expect(re.match(r"threadleak: \d+ threads waiting in 1 group, \d+ proven stuck, on watch, "
+                    r"growing groups first", text), f"text header: {text[:200]!r}")
     expect(re.search(r"^  growing: from \d+ to \d+ threads in \d+\.\d s$", text, re.M),
            f"no growing line: {text[:600]!r}")
 
