@@ -64,6 +64,11 @@ uintptr_t tl_fd_waker_key(int fd)
         return 0;
     uint32_t id = atomic_load_explicit(&ids[fd], memory_order_relaxed);
     unsigned kind = atomic_load_explicit(&kinds[fd], memory_order_relaxed) & ~TL_FD_NONBLOCK;
+    return tl_fd_key(kind, id);
+}
+
+uintptr_t tl_fd_key(unsigned kind, uint32_t id)
+{
     /* odd keys: never the address of an object, which is aligned */
     return id ? ((uintptr_t)id << 3) | (kind == TL_FD_MQUEUE ? 3 : 1) : 0;
 }

@@ -5,9 +5,11 @@
 #include "core/resource.h"
 
 #include "core/base.h"
+#include "core/fdtable.h"
 #include "core/lock.h"
 #include "core/proc.h"
 #include "core/registry.h"
+#include "core/wakers.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -50,6 +52,15 @@ static void add(tl_res_kind kind, uintptr_t id, unsigned serial, const tl_stack 
     HASH_ADD(hh, table, key, sizeof r->key, r);
 }
 
+/* Whether a descriptor of the pipe or queue with this serial is still open. */
+static bool serial_open(unsigned serial)
+{
+    for (tl_resource *r = table; r; r = r->hh.next)
+        if (r->serial == serial)
+            return true;
+    return false;
+}
+
 static void drop(tl_res_kind kind, uintptr_t id)
 {
     res_key key;
@@ -59,10 +70,15 @@ static void drop(tl_res_kind kind, uintptr_t id)
     tl_resource *r;
     HASH_FIND(hh, table, &key, sizeof key, r);
     if (r) {
+        unsigned serial = r->serial;
         HASH_DELETE(hh, table, r);
         free(r);
         if (kind != TL_RES_TIMER)
             atomic_fetch_sub(&by_fd, 1);
+        /* A pipe whose last descriptor is gone: its writers are no one's any more, and its slot
+           in the wakers table is free for another. */
+        if (kind == TL_RES_PIPE && !serial_open(serial))
+            tl_wakers_forget(tl_fd_key(TL_FD_PIPE, serial));
     }
 }
 
