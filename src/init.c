@@ -6,6 +6,7 @@
    Other threads that reach a safe point meanwhile wait for it, at most a second; the starting
    thread's own calls into wrappers (its guard is set) go straight through. */
 #include "core/futex.h"
+#include "core/held.h"
 #include "core/helper.h"
 #include "core/options.h"
 #include "core/registry.h"
@@ -39,6 +40,7 @@ static void fork_child(void)
     tl_gettid_forget();
     tl_registry_fork_child();
     tl_resource_fork_child();
+    tl_held_fork_child();
     tl_helper_fork_child();
     tl_live_fork_child();
     tl_symbolizer_fork_child();
@@ -79,6 +81,7 @@ __attribute__((constructor)) static void constructor(void)
 void tl_main_starting(void)
 {
     tl_start();
+    tl_registry_main_starting((uintptr_t)__builtin_frame_address(0));
     tl_exit_register();
     tl_live_start();
 }

@@ -53,11 +53,14 @@ typedef struct tl_wait {
     tl_state state;
     tl_object_kind kind;
     uintptr_t object;
+    bool deadline; /* a timed wait: its deadline ends it, whoever else does not */
     uint64_t since_ns;
     tl_cpu_context ctx; /* the wrapper's registers, to unwind from */
 } tl_wait;
 
-/* The calling thread's wait record: set when a thread we created starts, NULL in the others. */
+/* The calling thread's wait record: set when a thread we created starts, and for main when it
+   starts (its waits are never reported, but they tell the reachability scan where it stands);
+   NULL in the others. */
 extern TL_TLS tl_wait *tl_self_wait;
 
 /* A wait in a wrapper's scope. Use:
@@ -84,12 +87,12 @@ static inline void tl_wait_end(tl_wait *w)
 
 void tl_wait_cancelled(void *w); /* the cleanup buffer's routine */
 
-/* Records the wait, unless the thread is not one we created or is already waiting (a signal
-   handler's wait inside a wait). Inlined into the wrapper, so that the registers saved are those of
-   the wrapper's frame, which stays put while the thread waits. */
-static inline __attribute__((always_inline)) void tl_wait_begin(tl_wait_scope *scope,
-                                                                tl_state state, tl_object_kind kind,
-                                                                uintptr_t object)
+/* Records the wait, unless the thread is not one we created (or main) or is already waiting (a
+   signal handler's wait inside a wait); deadline says that a timeout will end it. Inlined into
+   the wrapper, so that the registers saved are those of the wrapper's frame, which stays put
+   while the thread waits. */
+static inline __attribute__((always_inline)) void tl_wait_begin_until(
+    tl_wait_scope *scope, tl_state state, tl_object_kind kind, uintptr_t object, bool deadline)
 {
     tl_wait *w = tl_self_wait;
     int idle = TL_WAIT_IDLE;
@@ -103,9 +106,18 @@ static inline __attribute__((always_inline)) void tl_wait_begin(tl_wait_scope *s
     w->state = state;
     w->kind = kind;
     w->object = object;
+    w->deadline = deadline;
     w->since_ns = tl_now_ns();
     tl_cpu_save(&w->ctx);
     atomic_store_explicit(&w->phase, TL_WAIT_BLOCKED, memory_order_release);
+}
+
+/* A wait with no deadline: it lasts until someone ends it. */
+static inline __attribute__((always_inline)) void tl_wait_begin(tl_wait_scope *scope,
+                                                                tl_state state, tl_object_kind kind,
+                                                                uintptr_t object)
+{
+    tl_wait_begin_until(scope, state, kind, object, false);
 }
 
 static inline void tl_wait_scope_end(tl_wait_scope *scope)
