@@ -3,6 +3,7 @@
 #include "interpose/interpose.h"
 
 #include "core/fdtable.h"
+#include "core/held.h"
 #include "core/resource.h"
 #include "core/wakers.h"
 
@@ -51,6 +52,25 @@ TL_API int mq_close(mqd_t q)
         tl_guard++;
         tl_fd_set(q, TL_FD_UNKNOWN);
         tl_resource_closed(q);
+        tl_held_drop(TL_HELD_MQ_NOTIFY, (uintptr_t)q);
+        tl_guard--;
+    }
+    return rc;
+}
+
+/* The value a notification will carry is the kernel's to keep until it fires (for SIGEV_THREAD,
+   glibc hands it to the kernel too): noted for the reachability scan. One that fired stays noted
+   until the next mq_notify or mq_close, which only makes the scan keep more. */
+TL_API int mq_notify(mqd_t q, const struct sigevent *ev)
+{
+    int rc = REAL(mq_notify)(q, ev);
+    if (!tl_bypass() && rc == 0) {
+        TL_KEEP_ERRNO;
+        tl_guard++;
+        if (ev && ev->sigev_notify != SIGEV_NONE)
+            tl_held_set(TL_HELD_MQ_NOTIFY, (uintptr_t)q, (uintptr_t)ev->sigev_value.sival_ptr);
+        else
+            tl_held_drop(TL_HELD_MQ_NOTIFY, (uintptr_t)q);
         tl_guard--;
     }
     return rc;
@@ -86,7 +106,7 @@ TL_API int mq_timedsend(mqd_t q, const char *msg, size_t len, unsigned prio,
     if (state == TL_RUNNING)
         return REAL(mq_timedsend)(q, msg, len, prio, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)q);
+    tl_wait_begin_until(&wait, state, TL_OBJ_FD, (uintptr_t)q, true);
     return REAL(mq_timedsend)(q, msg, len, prio, t);
 }
 
@@ -107,7 +127,7 @@ TL_API ssize_t mq_timedreceive(mqd_t q, char *msg, size_t len, unsigned *prio,
     if (state == TL_RUNNING)
         return REAL(mq_timedreceive)(q, msg, len, prio, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)q);
+    tl_wait_begin_until(&wait, state, TL_OBJ_FD, (uintptr_t)q, true);
     return REAL(mq_timedreceive)(q, msg, len, prio, t);
 }
 
@@ -121,8 +141,15 @@ TL_API int tl_timer_create(clockid_t clock, struct sigevent *ev, timer_t *timer)
     int rc = REAL(timer_create)(clock, ev, timer);
     TL_KEEP_ERRNO;
     tl_timer_helper_after(searching, rc == 0);
-    if (rc == 0)
+    if (rc == 0) {
         made(TL_RES_TIMER, (uintptr_t)*timer, (uintptr_t)__builtin_return_address(0));
+        /* The kernel keeps the value (as /proc/self/timers shows, where it can be read) */
+        if (ev && ev->sigev_notify != SIGEV_NONE) {
+            tl_guard++;
+            tl_held_set(TL_HELD_TIMER, (uintptr_t)*timer, (uintptr_t)ev->sigev_value.sival_ptr);
+            tl_guard--;
+        }
+    }
     return rc;
 }
 
@@ -133,6 +160,7 @@ TL_API int tl_timer_delete(timer_t timer)
         TL_KEEP_ERRNO;
         tl_guard++;
         tl_resource_remove(TL_RES_TIMER, (uintptr_t)timer);
+        tl_held_drop(TL_HELD_TIMER, (uintptr_t)timer);
         tl_guard--;
     }
     return rc;

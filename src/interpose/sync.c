@@ -26,7 +26,7 @@ TL_API int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const s
     if (tl_bypass())
         return REAL(pthread_cond_timedwait)(c, m, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c);
+    tl_wait_begin_until(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c, true);
     return REAL(pthread_cond_timedwait)(c, m, t);
 }
 
@@ -36,7 +36,7 @@ TL_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid
     if (tl_bypass())
         return REAL(pthread_cond_clockwait)(c, m, clock, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c);
+    tl_wait_begin_until(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c, true);
     return REAL(pthread_cond_clockwait)(c, m, clock, t);
 }
 
@@ -55,11 +55,20 @@ TL_API int pthread_cond_broadcast(pthread_cond_t *c)
     return REAL(pthread_cond_broadcast)(c);
 }
 
+/* A new object at this address, or none: whoever signalled the old one is not its waker. */
 TL_API int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
 {
     if (!tl_bypass())
         tl_wakers_forget((uintptr_t)c);
     return REAL(pthread_cond_init)(c, attr);
+}
+
+TL_API int pthread_cond_destroy(pthread_cond_t *c)
+{
+    int rc = REAL(pthread_cond_destroy)(c);
+    if (!tl_bypass() && rc == 0)
+        tl_wakers_forget((uintptr_t)c);
+    return rc;
 }
 
 /* ---- mutexes and rwlocks: not cancellation points ---- */
@@ -78,7 +87,7 @@ TL_API int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
     if (tl_bypass() || !tl_glibc_mutex_held(m))
         return REAL(pthread_mutex_timedlock)(m, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m);
+    tl_wait_begin_until(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m, true);
     return REAL(pthread_mutex_timedlock)(m, t);
 }
 
@@ -87,7 +96,7 @@ TL_API int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const st
     if (tl_bypass() || !tl_glibc_mutex_held(m))
         return REAL(pthread_mutex_clocklock)(m, clock, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m);
+    tl_wait_begin_until(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m, true);
     return REAL(pthread_mutex_clocklock)(m, clock, t);
 }
 
@@ -118,7 +127,8 @@ static int rwlock_lock(bool write, deadline_kind how, pthread_rwlock_t *l, clock
     if (rc != EBUSY)
         return rc;
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, write ? TL_RWLOCK_WRITE : TL_RWLOCK_READ, TL_OBJ_ADDR, (uintptr_t)l);
+    tl_wait_begin_until(&wait, write ? TL_RWLOCK_WRITE : TL_RWLOCK_READ, TL_OBJ_ADDR, (uintptr_t)l,
+                        how != PLAIN);
     return rwlock_real(write, how, l, clock, t);
 }
 
@@ -179,7 +189,7 @@ TL_API int sem_timedwait(sem_t *s, const struct timespec *t)
     if (tl_bypass())
         return REAL(sem_timedwait)(s, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s);
+    tl_wait_begin_until(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s, true);
     return REAL(sem_timedwait)(s, t);
 }
 
@@ -188,7 +198,7 @@ TL_API int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *t)
     if (tl_bypass())
         return REAL(sem_clockwait)(s, clock, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s);
+    tl_wait_begin_until(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s, true);
     return REAL(sem_clockwait)(s, clock, t);
 }
 
@@ -204,6 +214,14 @@ TL_API int sem_init(sem_t *s, int shared, unsigned value)
     if (!tl_bypass())
         tl_wakers_forget((uintptr_t)s);
     return REAL(sem_init)(s, shared, value);
+}
+
+TL_API int sem_destroy(sem_t *s)
+{
+    int rc = REAL(sem_destroy)(s);
+    if (!tl_bypass() && rc == 0)
+        tl_wakers_forget((uintptr_t)s);
+    return rc;
 }
 
 /* ---- sleeps: glibc's sleep and usleep call nanosleep internally, not through us ---- */

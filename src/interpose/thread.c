@@ -145,7 +145,7 @@ static int join(pthread_t th, const join_call *c)
     int rc;
     {
         tl_wait_scope wait TL_WAIT_SCOPE;
-        tl_wait_begin(&wait, TL_JOIN, TL_OBJ_THREAD, (uintptr_t)th);
+        tl_wait_begin_until(&wait, TL_JOIN, TL_OBJ_THREAD, (uintptr_t)th, c->kind != JOIN);
         rc = call_join(th, c);
     }
     _pthread_cleanup_pop(&cancel, 0);
