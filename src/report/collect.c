@@ -11,10 +11,12 @@
 #include "platform/platform.h"
 #include "report/unwind.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Every thread of the process, sorted by tid, while a report is collected. */
@@ -60,20 +62,37 @@ static void wait_object(const tl_wait *w, char *buf, size_t len)
 
 /* Whom a waiting thread waits for, as far as the object tells: a mutex's owner, a rwlock's writer,
    the joined thread; and for a condition variable, semaphore, pipe or queue, who has woken it
-   before. The thread is pinned in its wait, so the object is alive. */
+   before; and whether the object says it is shared with other processes. The thread is pinned in
+   its wait, so the object is alive. */
 static void wait_target(const tl_wait *w, tl_row *r)
 {
     uintptr_t key;
     r->nwakers = -1;
+    r->deadline = w->deadline;
     switch (w->state) {
-    case TL_MUTEX_LOCK: r->waits_for = tl_glibc_mutex_owner((pthread_mutex_t *)w->object); break;
+    case TL_MUTEX_LOCK:
+        r->waits_for = tl_glibc_mutex_owner((pthread_mutex_t *)w->object);
+        r->shared = tl_glibc_mutex_shared((pthread_mutex_t *)w->object);
+        r->robust = tl_glibc_mutex_robust((pthread_mutex_t *)w->object);
+        break;
     case TL_RWLOCK_READ:
     case TL_RWLOCK_WRITE:
         r->waits_for = tl_glibc_rwlock_writer((pthread_rwlock_t *)w->object);
+        r->shared = tl_glibc_rwlock_shared((pthread_rwlock_t *)w->object);
         break;
     case TL_JOIN: r->waits_for = tl_registry_tid_of((pthread_t)w->object); break;
+    case TL_BARRIER_WAIT:
+        r->shared = tl_glibc_barrier_shared((pthread_barrier_t *)w->object);
+        break;
     case TL_COND_WAIT:
-    case TL_SEM_WAIT: r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker); break;
+        r->shared = tl_glibc_cond_shared((pthread_cond_t *)w->object);
+        r->unsignalled = !tl_glibc_cond_ever_signalled((pthread_cond_t *)w->object);
+        r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker);
+        break;
+    case TL_SEM_WAIT:
+        r->shared = tl_glibc_sem_shared((sem_t *)w->object);
+        r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker);
+        break;
     case TL_PIPE_READ:
     case TL_MQ_RECEIVE:
         if ((key = tl_fd_waker_key((int)w->object)))
@@ -92,8 +111,22 @@ static tl_unwinder *unwinder(tl_report *rep, tl_unwinder **u)
     return *u;
 }
 
+/* What the reachability scan needs of a held wait: where it is, and the registers it saved. */
+static void reach_wait(const tl_wait *w, const tl_row *r, tl_reach_thread *rt)
+{
+    rt->role = TL_THREAD_WAITING;
+    rt->record = w;
+    rt->state = w->state;
+    rt->object = w->object;
+    rt->deadline = w->deadline;
+    rt->shared = r->shared;
+    rt->since_ns = w->since_ns;
+    rt->sp = tl_cpu_sp(&w->ctx);
+    tl_cpu_saved(&w->ctx, rt->regs);
+}
+
 /* The state of a live thread that is waiting in a wrapper, with the stack of that wait. */
-static void read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
+static void read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_reach_thread *rt, tl_unwinder **u)
 {
     tl_wait *w = &t->wait;
     if (atomic_load(&w->phase) != TL_WAIT_BLOCKED || !unwinder(rep, u) || !tl_wait_pin(w))
@@ -102,12 +135,15 @@ static void read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
     r->since_ns = w->since_ns;
     wait_object(w, r->object, sizeof r->object);
     wait_target(w, r);
+    reach_wait(w, r, rt);
     r->blocked_at = tl_unwind_wait(*u, w, t->stack_top, t->stack_size);
     tl_wait_unpin(w);
 }
 
-/* The registry's threads as rows, into rows (room for n), waits unwound. */
-static size_t registry_rows(tl_report *rep, tl_thread **threads, size_t n, tl_row *rows)
+/* The registry's threads as rows, into rows (room for n), waits unwound; and what the scan needs
+   of each, into rt. */
+static size_t registry_rows(tl_report *rep, tl_thread **threads, size_t n, tl_row *rows,
+                            tl_reach_thread *rt)
 {
     tl_unwinder *u = NULL;
     uint64_t deadline = tl_now_ns() + 50000000;
@@ -123,8 +159,17 @@ static size_t registry_rows(tl_report *rep, tl_thread **threads, size_t n, tl_ro
         r->created_at = t->created_at;
         r->state = exited ? TL_EXITED_UNJOINED : TL_RUNNING;
         r->since_ns = exited ? t->exited_ns : 0;
-        if (!exited)
-            read_wait(rep, t, r, &u);
+        rt[i] = (tl_reach_thread){.tid = r->tid,
+                                  .role = exited ? TL_THREAD_ENDED : TL_THREAD_UNSEEN,
+                                  .handle = (uintptr_t)t->handle,
+                                  .stack_size = t->stack_size};
+        if (exited) {
+            tl_ended e;
+            if (r->tid && tl_registry_ended(r->tid, &e))
+                rt[i].sp = e.sp;
+        } else {
+            read_wait(rep, t, r, &rt[i], &u);
+        }
     }
     tl_unwinder_free(u);
     return n;
@@ -226,29 +271,177 @@ static bool make_groups(tl_report *r)
     return true;
 }
 
+/* Why a thread the scan cannot see into is unseen: it runs, or waits where no wrapper records. */
+static void unseen(const tl_row *row, tl_reach_thread *rt)
+{
+    if (row->state == TL_RUNNING)
+        snprintf(rt->unseen, sizeof rt->unseen, "runs");
+    else
+        snprintf(rt->unseen, sizeof rt->unseen, "waits in %s, which threadleak does not record",
+                 row->object[0] ? row->object : "a call");
+}
+
 /* A tracked thread's row: the registry knows it; the kernel is asked only what a thread with no
-   recorded wait is doing. */
-static void refine_tracked(tl_row *row, tl_task *task)
+   recorded wait is doing. One that has finished may still be running glibc's thread exit (key
+   destructors among it): the scan cannot see into it then. */
+static void refine_tracked(tl_row *row, tl_task *task, tl_reach_thread *rt)
 {
     if (row->state == TL_RUNNING)
         kernel_state(row, task && tl_proc_task(row->tid, task) ? task : NULL);
-    if (task && row->state == TL_EXITED_UNJOINED)
+    if (rt->role == TL_THREAD_UNSEEN)
+        unseen(row, rt);
+    if (task && row->state == TL_EXITED_UNJOINED) {
+        if (tl_proc_task(row->tid, task) && task->state != 'Z' && task->state != 'X') {
+            rt->role = TL_THREAD_UNSEEN;
+            snprintf(rt->unseen, sizeof rt->unseen, "is still ending");
+        }
         task->state = 'Z';
+    }
 }
 
-/* A thread the library did not make: false when it is gone, or glibc's timer thread. */
-static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excluded)
+/* The threads of ours that ended lately, by tid: a thread that ended (its start routine returned)
+   can still be in /proc for a moment, running glibc's thread exit. */
+typedef struct ended {
+    tl_ended *all;
+    size_t n;
+    int64_t boot_offset; /* CLOCK_BOOTTIME less CLOCK_MONOTONIC: /proc's start times are boot's */
+} ended;
+
+static void ended_load(ended *e)
+{
+    struct timespec boot, mono;
+    e->n = tl_registry_ended_all(&e->all);
+    qsort(e->all, e->n, sizeof *e->all, tl_tid_cmp);
+    clock_gettime(CLOCK_BOOTTIME, &boot);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    e->boot_offset =
+        (int64_t)(boot.tv_sec - mono.tv_sec) * 1000000000 + boot.tv_nsec - mono.tv_nsec;
+}
+
+/* The thread of ours that task is, ended but still in /proc: one of that tid that ended after
+   task started (a tid reused later by a new thread started after). */
+static const tl_ended *ended_as(const ended *e, const tl_task *task)
+{
+    tl_ended key = {.tid = task->tid};
+    const tl_ended *hit = e->n ? bsearch(&key, e->all, e->n, sizeof key, tl_tid_cmp) : NULL;
+    if (!hit)
+        return NULL;
+    while (hit > e->all && hit[-1].tid == task->tid)
+        hit--;
+    uint64_t started = task->start * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+    for (const tl_ended *x = hit; x < e->all + e->n && x->tid == task->tid; x++)
+        if ((int64_t)started <= (int64_t)x->ns + e->boot_offset)
+            return x;
+    return NULL;
+}
+
+/* A thread the library did not make: false when it is gone, or glibc's timer thread. A thread of
+   ours that ended but still runs glibc's thread exit is listed as ours, with what it was. */
+static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excluded,
+                          tl_reach_thread *rt, const ended *ends)
 {
     if (!tl_proc_task(task->tid, task) || task->state == 'Z' || task->state == 'X')
         return false; /* gone: only its /proc entry lingers */
     if (task->tid == r->timer_helper) {
         ++*excluded; /* listed with the timers it serves */
+        char in[48];
+        tl_proc_wait_object(task->tid, in, sizeof in);
+        /* in sigwaitinfo, it holds nothing of the program: its loop starts afresh each time */
+        *rt = (tl_reach_thread){.tid = task->tid, .role = TL_THREAD_UNSEEN};
+        if (strcmp(in, "syscall:rt_sigtimedwait") == 0)
+            rt->role = TL_THREAD_TIMER_HELPER;
+        snprintf(rt->unseen, sizeof rt->unseen, "(glibc's timer thread) runs");
         return false;
     }
     *row = (tl_row){.tid = task->tid, .start = task->start, .state = TL_RUNNING, .untracked = true};
     memcpy(row->name, task->comm, sizeof row->name);
+    *rt = (tl_reach_thread){.tid = task->tid, .role = TL_THREAD_UNSEEN};
+    const tl_ended *e = ended_as(ends, task);
+    if (e) {
+        row->untracked = false;
+        row->finishing = true;
+        row->creator_tid = e->creator_tid;
+        row->created_at = e->created_at;
+        memcpy(row->name, e->name, sizeof row->name);
+        snprintf(row->evidence, sizeof row->evidence,
+                 "its start routine returned; glibc is still ending it (thread-local or key "
+                 "destructors run)");
+        rt->handle = e->handle;
+        rt->stack_size = e->stack_size;
+    }
     kernel_state(row, task);
+    unseen(row, rt);
     return true;
+}
+
+/* Threads of ours that ended but have not left /proc yet are let finish, for at most 50 ms in
+   all: their exit takes microseconds, and a report would otherwise list them. */
+static void let_finish(const ended *ends, const pid_t *tids, size_t n)
+{
+    uint64_t until = tl_now_ns() + 50000000;
+    for (size_t i = 0; i < n && ends->n; i++) {
+        tl_task task = {.tid = tids[i]};
+        while (tl_proc_task(tids[i], &task) && task.state != 'Z' && task.state != 'X' &&
+               ended_as(ends, &task) && tl_now_ns() < until)
+            sched_yield();
+    }
+}
+
+/* The main thread, when it is not the one writing the report: its wait, held and read, if it is
+   in one. */
+static void main_thread(tl_reach_thread *rt, pid_t pid, const tl_task *task)
+{
+    tl_wait *w = tl_registry_main_wait();
+    tl_row row = {.tid = pid, .state = TL_RUNNING};
+    *rt = (tl_reach_thread){.tid = pid, .main = true, .role = TL_THREAD_UNSEEN};
+    if (task && (task->state == 'Z' || task->state == 'X')) {
+        rt->role = TL_THREAD_ENDED; /* it left with pthread_exit */
+    } else if (atomic_load(&w->phase) == TL_WAIT_BLOCKED && tl_wait_pin(w)) {
+        if (tl_reach_judges(w->state))
+            wait_target(w, &row);
+        reach_wait(w, &row, rt);
+        tl_wait_unpin(w);
+    } else {
+        kernel_state(&row, task);
+        unseen(&row, rt);
+    }
+}
+
+/* The thread writing the report: its frames from where it entered the library. */
+static void caller_thread(tl_reach_thread *rt, pid_t tid, const tl_filter *filter, pid_t pid)
+{
+    const tl_caller *c = filter->caller;
+    *rt = (tl_reach_thread){.tid = tid,
+                            .main = tid == pid,
+                            .role = TL_THREAD_UNSEEN,
+                            .handle = (uintptr_t)pthread_self(),
+                            .stack_size = tl_self ? tl_self->stack_size : 0};
+    snprintf(rt->unseen, sizeof rt->unseen, "writes this report");
+    if (c) {
+        rt->role = TL_THREAD_CALLER;
+        rt->sp = tl_cpu_sp(&c->ctx);
+        tl_cpu_saved(&c->ctx, rt->regs);
+    }
+}
+
+/* The scan's answers, into the rows they are about. */
+static void reach_rows(tl_report *r, tl_reach_thread *rt, const size_t *row_of, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (row_of[i] == SIZE_MAX)
+            continue;
+        tl_row *row = &r->rows[row_of[i]];
+        row->reach = rt[i].result;
+        row->reach_direct = rt[i].from.direct;
+        if (rt[i].result == TL_REACH_REACHABLE) {
+            if (!r->sym)
+                r->sym = tl_symbolizer_new();
+            tl_reach_describe(&rt[i].from, r->sym, row->reach_from, sizeof row->reach_from);
+        } else if (rt[i].result == TL_REACH_UNKNOWN) {
+            snprintf(row->reach_from, sizeof row->reach_from, "%s",
+                     rt[i].unknown ? rt[i].unknown : r->unseen);
+        }
+    }
 }
 
 tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
@@ -264,12 +457,17 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     pid_t *tids;
     tl_registry_settle();
     size_t ntasks = tl_proc_tids(&tids);
+    ended ends;
+    ended_load(&ends);
+    let_finish(&ends, tids, ntasks);
     tl_thread **threads;
     size_t nthreads = tl_registry_hold_all(&threads);
     r->rows = calloc(nthreads + ntasks + 1, sizeof *r->rows);
-    if (r->rows)
-        r->nrows = registry_rows(r, threads, nthreads, r->rows);
-    tl_registry_release_all(threads, nthreads);
+    /* The threads as the scan sees them, and the row each became (SIZE_MAX: none). */
+    tl_reach_thread *rt = calloc(nthreads + ntasks + 2, sizeof *rt);
+    size_t *row_of = calloc(nthreads + ntasks + 2, sizeof *row_of), nrt = nthreads;
+    if (r->rows && rt)
+        r->nrows = registry_rows(r, threads, nthreads, r->rows, rt);
     r->now_ns = tl_now_ns();
     /* Every listed thread, its state 0 (alive, as far as we know) until the kernel is asked. */
     tl_task *task = calloc(ntasks + 1, sizeof *task);
@@ -277,7 +475,11 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     for (size_t i = 0; task && i < ntasks; i++)
         task[i].tid = tids[i];
     free(tids);
-    if (!r->rows || !task || !seen) {
+    if (!r->rows || !task || !seen || !rt || !row_of) {
+        tl_registry_release_all(threads, nthreads);
+        free(ends.all);
+        free(rt);
+        free(row_of);
         free(seen);
         free(task);
         tl_report_free(r);
@@ -289,26 +491,53 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
         tl_row row = r->rows[i];
         tl_task key = {.tid = row.tid};
         tl_task *t = row.tid ? bsearch(&key, task, ntasks, sizeof *task, tl_tid_cmp) : NULL;
+        row_of[i] = SIZE_MAX;
         if (t)
             seen[t - task] = true;
         if (row.tid == caller) {
             excluded++;
+            caller_thread(&rt[i], caller, filter, r->pid);
             continue;
         }
-        refine_tracked(&row, t);
+        refine_tracked(&row, t, &rt[i]);
+        row_of[i] = kept;
         r->rows[kept++] = row;
     }
     for (size_t i = 0; i < ntasks; i++) {
         if (seen[i])
             continue;
-        if (task[i].tid == caller || task[i].tid == r->pid)
+        row_of[nrt] = SIZE_MAX;
+        if (task[i].tid == caller) {
             excluded++;
-        else if (untracked_row(r, &task[i], &r->rows[kept], &excluded))
-            kept++;
+            caller_thread(&rt[nrt++], caller, filter, r->pid);
+        } else if (task[i].tid == r->pid) {
+            excluded++;
+            tl_proc_task(task[i].tid, &task[i]);
+            main_thread(&rt[nrt++], r->pid, &task[i]);
+        } else if (untracked_row(r, &task[i], &r->rows[kept], &excluded, &rt[nrt], &ends)) {
+            row_of[nrt++] = kept++;
+        } else if (rt[nrt].tid) {
+            nrt++; /* glibc's timer thread: no row, but a thread */
+        }
     }
     r->nrows = kept;
     r->threads_total = kept + excluded;
     free(seen);
+    free(ends.all);
+    if (tl_opt.reach) {
+        /* Our thread records are pointed to by glibc's descriptors and our TLS: not the
+           program's memory. */
+        uintptr_t *ours = malloc((nthreads + 1) * sizeof *ours);
+        for (size_t i = 0; ours && i < nthreads; i++)
+            ours[i] = (uintptr_t)threads[i];
+        tl_reach_scan(rt, nrt, filter->caller, ours, ours ? nthreads : 0, r->unseen,
+                      sizeof r->unseen);
+        free(ours);
+        reach_rows(r, rt, row_of, nrt);
+    }
+    tl_registry_release_all(threads, nthreads);
+    free(rt);
+    free(row_of);
     apply_filter(r, filter);
     tl_verdicts_assign(r, alive, &(tasks){task, ntasks});
     free(task);

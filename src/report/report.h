@@ -7,6 +7,7 @@
 #include "core/registry.h"
 #include "core/resource.h"
 #include "core/wakers.h"
+#include "report/reach.h"
 #include "report/suppress.h"
 #include "report/symbols.h"
 
@@ -22,11 +23,19 @@ typedef struct tl_row {
     tl_verdict verdict;
     bool untracked;     /* not created through our pthread_create: no creation stack */
     char object[48];    /* what it waits on, "" when nothing */
-    char evidence[160]; /* what is known of who could wake it, "" when nothing */
+    char evidence[256]; /* what is known of who could wake it, "" when nothing */
     pid_t waits_for;    /* the thread it waits on: a lock's owner, a joined thread; or 0 */
     int nwakers;        /* for a cond or sem: distinct past wakers, -1 unknown */
     pid_t wakers[TL_WAKERS], last_waker;
-    uint64_t since_ns; /* blocked (or finished) since */
+    bool deadline;         /* a timed wait: never orphaned */
+    bool shared;           /* the object is process-shared: another process may wake it */
+    bool robust;           /* a robust mutex: its owner's death wakes a waiter */
+    bool unsignalled;      /* a cond no signal has reached since it was initialised */
+    bool finishing;        /* ours, its start routine returned, thread exit still running */
+    tl_reach_result reach; /* what the reachability scan found of its object */
+    bool reach_direct;     /* reachable: the object itself lies in a root */
+    char reach_from[160];  /* where from, when reachable; why not known, when unknown */
+    uint64_t since_ns;     /* blocked (or finished) since */
     const tl_stack *blocked_at, *created_at;
 } tl_row;
 
@@ -36,6 +45,7 @@ typedef struct tl_filter {
     size_t nbaseline;
     bool every_thread_leaks; /* verify_none: a running thread has not ended either */
     bool no_resources;
+    const tl_caller *caller; /* the program's thread asking, NULL for the library's own */
 } tl_filter;
 
 typedef struct tl_group {
@@ -59,6 +69,7 @@ typedef struct tl_report {
     tl_resource_group *resources;
     size_t nresources;
     pid_t timer_helper;      /* glibc's timer thread, counted with the timers, 0 if none */
+    char unseen[160];        /* what kept the reachability scan from every root, "" if nothing */
     bool every_thread_leaks; /* threads_leaked counts running threads too */
     tl_symbolizer *sym;      /* made at the first frame named: see tl_report_frames */
 } tl_report;
