@@ -51,6 +51,14 @@ bool tl_proc_task(pid_t tid, tl_task *task)
     return true;
 }
 
+bool tl_proc_runs(pid_t tid, unsigned long long *runs)
+{
+    char path[64], buf[96];
+    snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", (int)tid);
+    /* "ns-on-cpu ns-waiting times-run" */
+    return read_small(path, buf, sizeof buf) > 0 && sscanf(buf, "%*u %*u %llu", runs) == 1;
+}
+
 static atomic_int hidden;
 
 void tl_proc_hide(pid_t tid)

@@ -432,7 +432,7 @@ static void reach_rows(tl_report *r, tl_reach_thread *rt, const size_t *row_of, 
             continue;
         tl_row *row = &r->rows[row_of[i]];
         row->reach = rt[i].result;
-        row->reach_direct = rt[i].from.direct;
+        row->reach_direct = rt[i].from.direct && !rt[i].from.via_wait;
         if (rt[i].result == TL_REACH_REACHABLE) {
             if (!r->sym)
                 r->sym = tl_symbolizer_new();
@@ -444,7 +444,8 @@ static void reach_rows(tl_report *r, tl_reach_thread *rt, const size_t *row_of, 
     }
 }
 
-tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
+/* A report, collected afresh up to `tries` times while threads move under the scan. */
+static tl_report *collect(const char *trigger, const tl_filter *filter, int tries)
 {
     tl_report *r = calloc(1, sizeof *r);
     if (!r)
@@ -530,9 +531,19 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
         uintptr_t *ours = malloc((nthreads + 1) * sizeof *ours);
         for (size_t i = 0; ours && i < nthreads; i++)
             ours[i] = (uintptr_t)threads[i];
-        tl_reach_scan(rt, nrt, filter->caller, ours, ours ? nthreads : 0, r->unseen,
-                      sizeof r->unseen);
+        bool moved = tl_reach_scan(rt, nrt, filter->caller, ours, ours ? nthreads : 0, r->unseen,
+                                   sizeof r->unseen);
         free(ours);
+        if (moved && tries > 1) {
+            /* A waiting thread woke (a sleeper's tick) or took a signal while memory was read:
+               its registers and every answer are stale. Ask again from the start. */
+            tl_registry_release_all(threads, nthreads);
+            free(rt);
+            free(row_of);
+            free(task);
+            tl_report_free(r);
+            return collect(trigger, filter, tries - 1);
+        }
         reach_rows(r, rt, row_of, nrt);
     }
     tl_registry_release_all(threads, nthreads);
@@ -548,6 +559,12 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
         return NULL;
     }
     return r;
+}
+
+/* Three tries: a program whose threads wake more often than a scan takes gets "unknown". */
+tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
+{
+    return collect(trigger, filter, 3);
 }
 
 const tl_frame *tl_report_frames(tl_report *r, uintptr_t return_address, unsigned *n)

@@ -8,8 +8,9 @@
    run again: its registers and stack are followed then, with the same root.
 
    The result holds only if nothing moved while memory was read: every held wait must still be the
-   same wait afterwards, no other thread may have been switched to (getrusage counts every thread's
-   context switches), and no thread may have come or gone. */
+   same wait afterwards, none of the threads that could run unseen (a signal handler in a held wait,
+   glibc's timer thread) may have been put on a CPU (the kernel counts it in schedstat), and no
+   thread may have come or gone. Else the caller may try again; after a few tries, unknown. */
 #include "report/reach.h"
 
 #include "core/base.h"
@@ -117,7 +118,10 @@ static void runs(scan *s, size_t t, uint32_t origin)
         return;
     s->runs[t] = true;
     tl_from via = TL_VEC_AT(s->origins, tl_from, origin);
-    via.via_wait = true;
+    if (!via.via_wait) { /* the first stuck thread on the way names the way */
+        via.via_wait = true;
+        via.via_tid = th->tid;
+    }
     uint32_t o = add_origin(s, via);
     tl_region *stack = tl_space_region(&s->sp, th->sp);
     if (stack && stack->kind == TL_REGION_STACK && !stack->marked)
@@ -335,13 +339,43 @@ static void follow_roots(scan *s, size_t n)
     }
 }
 
-/* Context switches of every thread but the caller's, which are the caller's own business. */
-static long others_switched(void)
+/* The threads that could change the program's memory while the scan reads it without leaving a
+   trace in their records: a held wait (a signal handler may run inside it) and glibc's timer thread
+   (it starts notification threads). Running and unseen threads already make the answer unknown;
+   the library's own threads are not listed; ended ones run nothing of the program. */
+static bool may_run(const tl_reach_thread *t)
 {
-    struct rusage self, all;
-    getrusage(RUSAGE_THREAD, &self);
-    getrusage(RUSAGE_SELF, &all);
-    return (all.ru_nvcsw + all.ru_nivcsw) - (self.ru_nvcsw + self.ru_nivcsw);
+    return t->role == TL_THREAD_WAITING || t->role == TL_THREAD_TIMER_HELPER;
+}
+
+/* How often each such thread has been put on a CPU, into runs[0..n) (0 for the others). Returns
+   the tid of one that is on a CPU or ready for one now, or that the kernel says nothing of: it may
+   run while memory is read. 0 when none. */
+static pid_t count_runs(const tl_reach_thread *threads, size_t n, unsigned long long *runs)
+{
+    pid_t busy = 0;
+    for (size_t i = 0; i < n; i++) {
+        tl_task task;
+        runs[i] = 0;
+        if (!may_run(&threads[i]))
+            continue;
+        if (!tl_proc_runs(threads[i].tid, &runs[i]) || !tl_proc_task(threads[i].tid, &task) ||
+            task.state == 'R')
+            busy = threads[i].tid;
+    }
+    return busy;
+}
+
+/* A thread that ran after count_runs gave before[], or 0: it was put on a CPU since, or is on one
+   now (then it may have run all along), or is gone. */
+static pid_t ran_since(const tl_reach_thread *threads, size_t n, const unsigned long long *before,
+                       unsigned long long *after)
+{
+    pid_t busy = count_runs(threads, n, after);
+    for (size_t i = 0; i < n && !busy; i++)
+        if (after[i] != before[i])
+            busy = threads[i].tid;
+    return busy;
 }
 
 /* Whether the threads are those the scan was told of, and every held wait the same wait. */
@@ -393,10 +427,11 @@ static size_t left_after_globals(tl_reach_thread *threads, size_t n)
 
 static tl_lock scan_lock; /* one scan at a time: its state and the map's window are static */
 
-void tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
+bool tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
                    const uintptr_t *ours, size_t nours, char *why, size_t why_len)
 {
     static scan s;
+    pid_t ran = 0;
     size_t judged = 0;
     why[0] = 0;
     for (size_t i = 0; i < n; i++) {
@@ -410,22 +445,26 @@ void tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
                      (int)threads[i].tid, threads[i].unseen[0] ? threads[i].unseen : "runs");
     }
     if (!judged || !left_after_globals(threads, n))
-        return;
+        return false;
     tl_lock_acquire(&scan_lock);
+    tl_space_begin();
     s = (scan){.threads = threads,
                .items = TL_VEC(item),
                .origins = TL_VEC(tl_from),
                .candidates = TL_VEC(candidate),
                .pid = getpid()};
     tl_vec flags = TL_VEC(bool), buffer = {.elem = BUFFER};
+    tl_vec counts = {.elem = 2 * n * sizeof(unsigned long long)};
+    unsigned long long *runs = tl_vec_push(&counts);
     for (size_t i = 0; i < 3 * n && !s.failed; i++)
         s.failed = !tl_vec_push(&flags);
+    s.failed = s.failed || !runs;
     s.stuck = flags.data;
     s.placed = s.stuck + n;
     s.runs = s.placed + n;
     s.buffer = tl_vec_push(&buffer);
-    long switched = others_switched();
     bool built = !s.failed && s.buffer;
+    ran = built ? count_runs(threads, n, runs) : 0;
     for (size_t i = 0; built && i < n; i++)
         s.stuck[i] = judge(&threads[i]);
     built = built && tl_space_build(&s.sp, threads, n, s.stuck, caller);
@@ -448,8 +487,18 @@ void tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
         snprintf(why, why_len, "%s", s.sp.why);
     if (!why[0] && (s.failed || !built))
         snprintf(why, why_len, "the scan ran out of memory");
-    if (!why[0] && (others_switched() != switched || !still(threads, n)))
-        snprintf(why, why_len, "a thread ran while memory was read");
+    bool moved = false;
+    if (!why[0]) {
+        if (!ran && !still(threads, n))
+            ran = -1;
+        else if (!ran)
+            ran = ran_since(threads, n, runs, runs + n);
+        moved = ran != 0;
+        if (ran > 0)
+            snprintf(why, why_len, "tid %d ran while memory was read", (int)ran);
+        else if (ran)
+            snprintf(why, why_len, "a thread ran while memory was read");
+    }
     /* What no root reached is unreachable, when every root was seen. */
     for (size_t i = 0; i < n; i++)
         if (s.placed && s.placed[i] && threads[i].result == TL_REACH_UNKNOWN && !why[0])
@@ -460,25 +509,25 @@ void tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
     tl_vec_free(&s.candidates);
     tl_vec_free(&buffer);
     tl_vec_free(&flags);
+    tl_vec_free(&counts);
+    tl_space_end();
     tl_lock_release(&scan_lock);
+    return moved;
 }
 
-void tl_reach_describe(const tl_from *from, tl_symbolizer *sym, char *buf, size_t len)
+/* The root alone: "global `kept` (server)", "the stack of tid 12". */
+static void root_words(const tl_from *from, tl_symbolizer *sym, char *buf, size_t len)
 {
     char name[128] = "";
     switch (from->kind) {
     case TL_FROM_GLOBAL:
         tl_symbolize_data(sym, from->addr, from->module, name, sizeof name);
-        snprintf(buf, len, "%s %s", from->direct ? "it is the global" : "global", name);
+        snprintf(buf, len, "%sglobal %s", from->direct ? "the " : "", name);
         break;
     case TL_FROM_MAPPING:
-        snprintf(buf, len, "%smemory mapped at 0x%lx", from->direct ? "it lies in " : "",
-                 (unsigned long)from->addr);
+        snprintf(buf, len, "memory mapped at 0x%lx", (unsigned long)from->addr);
         break;
-    case TL_FROM_STACK:
-        snprintf(buf, len, "%sthe stack of tid %d", from->direct ? "it lies on " : "",
-                 (int)from->tid);
-        break;
+    case TL_FROM_STACK: snprintf(buf, len, "the stack of tid %d", (int)from->tid); break;
     case TL_FROM_REGISTERS: snprintf(buf, len, "a register of tid %d", (int)from->tid); break;
     case TL_FROM_TIMER:
         snprintf(buf, len, "the sigev_value of timer %lu", (unsigned long)from->addr);
@@ -490,4 +539,19 @@ void tl_reach_describe(const tl_from *from, tl_symbolizer *sym, char *buf, size_
     case TL_FROM_PIPE: snprintf(buf, len, "unread bytes of pipe fd %d", from->fd); break;
     case TL_FROM_SOCKET: snprintf(buf, len, "unread bytes of socket fd %d", from->fd); break;
     }
+}
+
+void tl_reach_describe(const tl_from *from, tl_symbolizer *sym, char *buf, size_t len)
+{
+    char root[160];
+    tl_from origin = *from;
+    origin.via_wait = false;
+    root_words(&origin, sym, root, sizeof root);
+    if (from->via_wait)
+        snprintf(buf, len, "from the stack of tid %d, which waits on %s%s", (int)from->via_tid,
+                 from->direct ? "" : "an object reachable from ", root);
+    else if (from->direct)
+        snprintf(buf, len, "it %s %s", from->kind == TL_FROM_GLOBAL ? "is" : "lies in", root);
+    else
+        snprintf(buf, len, "from %s", root);
 }

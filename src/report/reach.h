@@ -63,8 +63,8 @@ typedef enum {
 typedef struct tl_from {
     tl_from_kind kind;
     bool direct;   /* the object itself lies there */
-    bool via_wait; /* through the stack of a thread whose own wait was found reachable */
-    pid_t tid;
+    bool via_wait; /* through the stack of via_tid, whose own wait was found reachable */
+    pid_t tid, via_tid;
     int fd, fd2;
     uintptr_t addr, end, module;
 } tl_from;
@@ -96,11 +96,14 @@ typedef struct tl_reach_thread {
    sets each judged one's result. caller is NULL when the library's own thread writes the report;
    ours lists the heap blocks the library itself allocated that program memory points to (its
    thread records), which are not the program's. why (why_len bytes) says what kept the scan from
-   seeing every root, "" when nothing did. Not from a signal handler. */
-void tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
+   seeing every root, "" when nothing did. Returns true when the answer is unknown only because a
+   thread moved while memory was read: asked again with fresh threads, it may hold. Not from a
+   signal handler. */
+bool tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
                    const uintptr_t *ours, size_t nours, char *why, size_t why_len);
 
-/* Where an object was reached from, in words ("global `queue` (server+0x4010)"). */
+/* Where an object was reached from, in words: "from global `queue` (server)", "it is the global
+   `never` (server)", "from the stack of tid 12, which waits on the global `ready` (server)". */
 struct tl_symbolizer;
 void tl_reach_describe(const tl_from *from, struct tl_symbolizer *sym, char *buf, size_t len);
 

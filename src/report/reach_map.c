@@ -33,29 +33,25 @@
 /* ---- arrays and raw system calls: nothing here may allocate from the heap ---- */
 
 /* The scan's own mappings, which /proc/self/maps lists too: they are no memory of the program's
-   (they hold copies of it). One scan at a time uses them (reach.c). */
-#define OWNED 256
-static struct {
+   (they hold copies of it). One scan at a time uses them (reach.c). While a scan runs, nothing it
+   maps is given back: /proc/self/maps is read in pieces while the scan allocates, so it may list
+   an address the scan gave back, which a later mapping of the scan's would take, to be read as
+   the program's. Given-back mappings stay listed here, and mapped, until the scan ends. */
+#define OWNED 512
+static struct owned_range {
     uintptr_t lo, hi;
+    bool retired; /* given back, unmapped when the scan ends */
 } owned[OWNED];
 static size_t nowned;
 static bool owned_lost; /* more mappings than the list holds: the scan must not go on */
+static bool scanning;
 
 static void own(void *p, size_t size)
 {
     if (nowned < OWNED)
-        owned[nowned++].lo = (uintptr_t)p, owned[nowned - 1].hi = (uintptr_t)p + size;
+        owned[nowned++] = (struct owned_range){(uintptr_t)p, (uintptr_t)p + size, false};
     else
         owned_lost = true;
-}
-
-static void disown(void *p)
-{
-    for (size_t i = 0; i < nowned; i++)
-        if (owned[i].lo == (uintptr_t)p) {
-            owned[i] = owned[--nowned];
-            return;
-        }
 }
 
 static void *map(size_t size)
@@ -70,10 +66,31 @@ static void *map(size_t size)
 
 static void unmap(void *p, size_t size)
 {
-    if (p) {
-        disown(p);
-        tl_sys(SYS_munmap, (long)p, (long)size, 0, 0, 0, 0);
-    }
+    for (size_t i = 0; p && i < nowned; i++)
+        if (owned[i].lo == (uintptr_t)p && !owned[i].retired) {
+            owned[i].retired = true;
+            if (!scanning) {
+                tl_sys(SYS_munmap, (long)p, (long)size, 0, 0, 0, 0);
+                owned[i] = owned[--nowned];
+            }
+            return;
+        }
+}
+
+void tl_space_begin(void)
+{
+    scanning = true;
+    owned_lost = false;
+}
+
+void tl_space_end(void)
+{
+    scanning = false;
+    for (size_t i = nowned; i-- > 0;)
+        if (owned[i].retired) {
+            tl_sys(SYS_munmap, (long)owned[i].lo, (long)(owned[i].hi - owned[i].lo), 0, 0, 0, 0);
+            owned[i] = owned[--nowned];
+        }
 }
 
 static size_t pages(size_t bytes)
@@ -88,17 +105,20 @@ bool tl_vec_reserve(tl_vec *v, size_t more)
     size_t cap = v->cap ? 2 * v->cap : PAGE / v->elem + 1;
     while (cap - v->n < more)
         cap *= 2;
-    void *grown;
-    if (!v->data) {
-        grown = map(pages(cap * v->elem));
-    } else {
-        long p = tl_sys(SYS_mremap, (long)v->data, (long)pages(v->cap * v->elem),
-                        (long)pages(cap * v->elem), MREMAP_MAYMOVE, 0, 0);
-        grown = p < 0 && p > -4096 ? NULL : (void *)p;
-        if (grown) {
-            disown(v->data);
-            own(grown, pages(cap * v->elem));
+    void *grown = NULL;
+    size_t had = pages(v->cap * v->elem), want = pages(cap * v->elem);
+    if (v->data) { /* in place if the pages after it are free: never moved, see owned */
+        long p = tl_sys(SYS_mremap, (long)v->data, (long)had, (long)want, 0, 0, 0);
+        if (!(p < 0 && p > -4096)) {
+            grown = (void *)p;
+            for (size_t i = 0; i < nowned; i++)
+                if (owned[i].lo == (uintptr_t)grown)
+                    owned[i].hi = owned[i].lo + want;
         }
+    }
+    if (!grown && (grown = map(want)) && v->data) {
+        memcpy(grown, v->data, v->n * v->elem);
+        unmap(v->data, had);
     }
     if (!grown)
         return false;
@@ -871,7 +891,8 @@ bool tl_space_build(tl_space *sp, tl_reach_thread *threads, size_t n, bool *stuc
     dl_iterate_phdr(module_cb, &modules);
     ok = ok && parse_maps(&text, &vmas);
     int pagemap = open_raw("/proc/self/pagemap", O_RDONLY);
-    /* The scan's own mappings and the stacks are carved out of the mappings that hold them. */
+    /* The scan's own mappings and the stacks are carved out of the mappings that hold them (claims
+       growing only adds to the list, as nothing is given back while a scan runs). */
     for (size_t i = 0; ok && i < nowned; i++)
         ok = add_claim(&claims, owned[i].lo, owned[i].hi);
     if (owned_lost)

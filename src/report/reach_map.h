@@ -63,6 +63,9 @@ typedef struct tl_space {
 bool tl_space_build(tl_space *sp, tl_reach_thread *threads, size_t n, bool *stuck,
                     const tl_caller *caller);
 void tl_space_free(tl_space *sp);
+/* Around a scan: from begin to end, the scan's memory is never given back (see reach_map.c). */
+void tl_space_begin(void);
+void tl_space_end(void);
 void tl_space_why(tl_space *sp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The region that holds addr, or NULL. */
