@@ -148,7 +148,7 @@ void tl_thread_ended(tl_thread *t)
         .creator_tid = t->creator_tid,
         .ns = now,
         .created_at = t->created_at,
-        .handle = (uintptr_t)t->handle,
+        .handle = (uintptr_t)pthread_self(), /* its creator may not have stored it yet */
         .stack_size = t->stack_size,
         .sp = (uintptr_t)__builtin_frame_address(0),
     };

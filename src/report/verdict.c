@@ -227,7 +227,7 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
                object (then it may wake it). The scan decides for objects in memory; pipes and
                queues, and every object when the scan is off (reach=0), go by the wakers. */
             if (!living && row->reach == TL_REACH_REACHABLE)
-                add_evidence(row, "still reachable%s%s", row->reach_direct ? ": " : " from ",
+                add_evidence(row, "still reachable%s%s", row->reach_direct ? ": " : " ",
                              row->reach_from);
             else if (!living && row->reach == TL_REACH_NONE && !row->deadline)
                 row->verdict = TL_ORPHANED;
