@@ -200,6 +200,12 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
         }
         if (lock && row->waits_for && !alive(ctx, row->waits_for)) {
             owner_gone(r, row);
+        } else if (verb && row->nwakers < 0 && tl_reach_judges(row->state)) {
+            /* a signal found no room in the table of wakers (or no time): never guessed */
+            snprintf(row->evidence, sizeof row->evidence,
+                     "who %s it is unknown: threadleak could not record every waker (its table was "
+                     "full)",
+                     verb);
         } else if (verb && row->nwakers == 0) {
             /* a pool freshly started waits for work: evidence, but no verdict */
             snprintf(row->evidence, sizeof row->evidence, "never %s", verb);

@@ -164,3 +164,77 @@ def scan_off_judges_by_the_wakers_alone():
     g, _ = senders("returns", options="reach=0")
     expect_eq(g["verdict"], "orphaned", "verdict: every waker has exited")
     expect(re.fullmatch(LAST_SIGNALLED, g.get("evidence", "")), g.get("evidence"))
+
+
+@test
+def scan_off_judges_a_semaphore_by_its_posters():
+    g, _ = senders("sem_posted", options="reach=0")
+    expect_eq((g["state"], g["verdict"]), ("sem_wait", "orphaned"), "state and verdict")
+    expect(re.fullmatch(rf"last posted by tid \d+, which {EXITED}", g.get("evidence", "")),
+           g.get("evidence"))
+
+
+# ---- evidence that cannot lie ----
+
+def waiter(mode, function, options=""):
+    """The one group blocked in function, and the report and process."""
+    rep, p = report("reach", mode, options=options)
+    groups = [g for g in rep["groups"] if function in functions(g["blocked_at"])]
+    expect_eq(len(groups), 1, f"one group in {function}: {summary(rep)}")
+    return groups[0], rep, p
+
+
+def check_reused(mode, state, evidence):
+    """A job slot reused: its old finisher, who ended, is no waker of the new job."""
+    for options in ("reach=0", ""):
+        g, _, _ = waiter(mode, "job_wait", options)
+        expect_eq((g["state"], g["verdict"]), (state, "blocked"), f"state and verdict ({options})")
+        expect(re.fullmatch(evidence, g.get("evidence", "")), f"evidence {g.get('evidence')!r}")
+
+
+@test
+def condition_variable_reset_with_its_initializer_forgets_its_old_signaller():
+    check_reused("reused_initializer", "cond_wait", r"no signal has reached a waiter since it was "
+                 r"initialised \(tid \d+ signalled this address before\)")
+
+
+@test
+def condition_variable_cleared_with_memset_forgets_its_old_signaller():
+    check_reused("reused_memset", "cond_wait", r"no signal has reached a waiter since it was "
+                 r"initialised \(tid \d+ signalled this address before\)")
+
+
+@test
+def semaphore_destroyed_and_initialised_again_forgets_its_old_poster():
+    check_reused("reused_sem", "sem_wait", r"never posted")
+
+
+@test
+def process_shared_mutex_held_by_a_child_process_is_never_orphaned():
+    for options in ("reach=0", ""):
+        g, _, p = waiter("shared_child", "shared_wait", options)
+        child = re.search(r"child (\d+)", p.stdout).group(1)
+        expect_eq((g["state"], g["verdict"]), ("mutex_lock", "blocked"), "state and verdict")
+        expect_eq(g.get("evidence"), "process-shared: another process may wake it; owner tid "
+                  f"{child} is not a thread of this process", "evidence")
+
+
+@test
+def full_wakers_table_recovers_and_never_guesses():
+    for options in ("reach=0", ""):
+        rep, p = report("reach", "wakers_full", options=options)
+        lost, kept = re.search(r"lost 0x([0-9a-f]+) kept 0x([0-9a-f]+)", p.stdout).groups()
+        by_object = {int(g["object"], 16): g for g in rep["groups"] if g["state"] == "cond_wait"}
+        expect_eq(sorted(by_object), sorted([int(lost, 16), int(kept, 16)]), "the two waits")
+        g = by_object[int(lost, 16)]
+        expect_eq((g["verdict"], g.get("evidence")), ("blocked", "who signalled it is unknown: "
+                  "threadleak could not record every waker (its table was full)"), "lost")
+        g = by_object[int(kept, 16)]
+        gone = rf"last signalled by tid \d+, which {EXITED}"
+        if options == "reach=0":
+            expect_eq(g["verdict"], "orphaned", "kept, judged by its wakers: the table recovered")
+            expect(re.fullmatch(gone, g.get("evidence", "")), g.get("evidence"))
+        else:
+            expect_eq(g["verdict"], "blocked", "kept, a global")
+            expect(re.fullmatch(rf"{gone}; still reachable: it is the global `kept_cond` \(reach\)",
+                                g.get("evidence", "")), g.get("evidence"))

@@ -1,12 +1,13 @@
 /* A request handler makes a channel on the heap (a mutex, a condition variable, a semaphore),
    starts senders that wait on it, wakes them once from a thread that then ends (their waker is
-   gone; not in modes sem, mutex and spinner), and returns early: reach MODE, where MODE says who, if anyone, still holds the channel
-   when the program exits.
+   gone; not in modes sem, mutex and spinner), and returns early: reach MODE, where MODE says who,
+   if anyone, still holds the channel when the program exits.
 
    returns          the handler returns, nothing holds it: the senders are orphaned
    thread_returns   the handler is a thread that ends (joined), then the same
    detached_returns the handler is a detached thread that ends, then the same
    sem              senders wait on the channel's semaphore; nothing holds it
+   sem_posted       the same, after a thread that then ended posted each of them once
    mutex            the handler locks the channel's mutex (main owns it), returns; nothing holds it
    global           a global holds the channel
    list             a global list holds it, two nodes deep in the heap
@@ -20,7 +21,19 @@
    chain            a thread waiting on a global condition variable holds the channel: it may wake
                     and signal it
    chain_orphaned   a thread waiting on another channel nothing holds holds it
-   spinner          nothing holds it, but a thread runs: its registers cannot be seen */
+   spinner          nothing holds it, but a thread runs: its registers cannot be seen
+
+   Other stories, where the evidence itself could lie (each a thread in job-wait, shared-wait or
+   table-wait, under a function of that name):
+   reused_initializer  a job slot (a global) served a job whose finisher signalled it and ended;
+                       the next job in the slot is set with PTHREAD_COND_INITIALIZER and waited on
+   reused_memset       the same, the slot cleared with memset
+   reused_sem          the same with the slot's semaphore, destroyed and initialised again
+   shared_child        a process-shared mutex that a child process holds; prints the child's pid
+   wakers_full         65536 condition variables signalled fill the table of wakers; one more
+                       (`lost_cond`) is signalled by a thread that ends; the 65536 are destroyed; then
+                       `kept_cond` is signalled by a thread that ends. A thread waits on each,
+                       before and after its signal. Prints both addresses. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <semaphore.h>
@@ -30,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,10 +74,12 @@ static void *send_on(void *arg)
     channel *ch = arg;
     static int next;
     sender_tids[__atomic_fetch_add(&next, 1, __ATOMIC_RELAXED)] = gettid();
-    if (strcmp(mode, "sem") == 0) {
+    if (strncmp(mode, "sem", 3) == 0) {
         pthread_barrier_wait(&started);
-        sem_wait(&ch->items); /* sender-wait */
-        return NULL;
+        for (;;) {
+            __atomic_fetch_add(&waits, 1, __ATOMIC_RELAXED);
+            sem_wait(&ch->items); /* sender-wait */
+        }
     }
     if (strcmp(mode, "mutex") == 0) {
         pthread_barrier_wait(&started);
@@ -83,7 +100,7 @@ static void await_waits(channel *ch, int n)
 {
     for (int tries = 0; tries < 10000; tries++) {
         pthread_mutex_lock(&ch->lock);
-        int begun = waits;
+        int begun = __atomic_load_n(&waits, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&ch->lock);
         if (begun >= n)
             return;
@@ -223,6 +240,11 @@ static void hold_elsewhere(channel *ch)
 static void *signal_once(void *arg)
 {
     channel *ch = arg;
+    if (strcmp(mode, "sem_posted") == 0) {
+        for (int i = 0; i < senders; i++)
+            sem_post(&ch->items);
+        return NULL;
+    }
     pthread_mutex_lock(&ch->lock);
     pthread_cond_broadcast(&ch->ready);
     pthread_cond_broadcast(&ch->deep);
@@ -248,6 +270,187 @@ static void *handle_request(void *arg)
     return arg; /* BUG: the senders wait for ever */
 }
 
+/* ---- memory reused: one slot of a job pool serves job after job ---- */
+
+typedef struct job {
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    sem_t posted;
+    int finished;
+} job;
+
+static job slot;
+static volatile pid_t waiter_tid;
+
+static void *job_wait(void *arg)
+{
+    job *j = arg;
+    waiter_tid = gettid();
+    if (strcmp(mode, "reused_sem") == 0) {
+        sem_wait(&j->posted);
+        return NULL;
+    }
+    pthread_mutex_lock(&j->lock);
+    while (!j->finished)
+        pthread_cond_wait(&j->done, &j->lock);
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+static void *finish_job(void *arg)
+{
+    job *j = arg;
+    sem_post(&j->posted);
+    pthread_mutex_lock(&j->lock);
+    j->finished = 1;
+    pthread_cond_broadcast(&j->done);
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+/* A job in the slot, waited for and finished by a thread that ends; then the next job in the same
+   slot, whose finisher (main) lives on. */
+static void reuse_slot(void)
+{
+    pthread_t waiter, finisher;
+    pthread_mutex_init(&slot.lock, NULL);
+    pthread_cond_init(&slot.done, NULL);
+    sem_init(&slot.posted, 0, 0);
+    pthread_create(&waiter, NULL, job_wait, &slot);
+    await_sleeping(&waiter_tid);
+    pthread_create(&finisher, NULL, finish_job, &slot);
+    pthread_join(finisher, NULL);
+    pthread_join(waiter, NULL);
+    if (strcmp(mode, "reused_initializer") == 0) {
+        slot = (job){.lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
+    } else if (strcmp(mode, "reused_memset") == 0) {
+        memset(&slot, 0, sizeof slot);
+    } else {
+        sem_destroy(&slot.posted);
+        sem_init(&slot.posted, 0, 0);
+    }
+    waiter_tid = 0;
+    pthread_create(&waiter, NULL, job_wait, &slot);
+    await_sleeping(&waiter_tid);
+}
+
+/* ---- a process-shared mutex held by another process ---- */
+
+static void *shared_wait(void *arg)
+{
+    waiter_tid = gettid();
+    pthread_mutex_lock(arg);
+    return NULL;
+}
+
+static void lock_in_child(void)
+{
+    pthread_mutex_t *m =
+        mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pthread_mutexattr_t attr;
+    int ready[2];
+    pid_t parent = getpid();
+    if (m == MAP_FAILED || pipe(ready) != 0)
+        exit(96);
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(m, &attr);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child < 0)
+        exit(97);
+    if (child == 0) {
+        /* holds the lock until the parent has ended */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(0);
+        pthread_mutex_lock(m);
+        if (write(ready[1], "x", 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    char c;
+    if (read(ready[0], &c, 1) != 1)
+        exit(98);
+    printf("child %d\n", (int)child);
+    fflush(stdout);
+    pthread_t t;
+    pthread_create(&t, NULL, shared_wait, m);
+    await_sleeping(&waiter_tid);
+}
+
+/* ---- a full table of wakers, and its recovery ---- */
+
+#define FILL 65536
+static pthread_cond_t lost_cond = PTHREAD_COND_INITIALIZER, kept_cond = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static int table_waits[2]; /* waits begun on each, under table_lock */
+
+static void *table_wait(void *arg)
+{
+    int which = arg == &kept_cond;
+    pthread_mutex_lock(&table_lock);
+    for (;;) {
+        table_waits[which]++;
+        pthread_cond_wait(arg, &table_lock);
+    }
+    return NULL;
+}
+
+/* Until the waiter on c has begun n waits (when the lock is free, it is inside the last). */
+static void await_table(pthread_cond_t *c, int n)
+{
+    for (int tries = 0; tries < 10000; tries++) {
+        pthread_mutex_lock(&table_lock);
+        int begun = table_waits[c == &kept_cond];
+        pthread_mutex_unlock(&table_lock);
+        if (begun >= n)
+            return;
+        usleep(1000);
+    }
+    exit(94);
+}
+
+static void *signal_cond(void *arg)
+{
+    pthread_mutex_lock(&table_lock);
+    pthread_cond_signal(arg);
+    pthread_mutex_unlock(&table_lock);
+    return NULL;
+}
+
+/* Wakes c's waiter once from a thread that ends, and waits until it waits again. */
+static void signal_by_a_thread_that_ends(pthread_cond_t *c)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, signal_cond, c);
+    pthread_join(t, NULL);
+    await_table(c, 2);
+}
+
+static void fill_the_wakers(void)
+{
+    pthread_cond_t *fill = calloc(FILL, sizeof *fill);
+    pthread_t t;
+    if (!fill)
+        exit(99);
+    pthread_create(&t, NULL, table_wait, &lost_cond);
+    pthread_create(&t, NULL, table_wait, &kept_cond);
+    await_table(&lost_cond, 1);
+    await_table(&kept_cond, 1);
+    for (int i = 0; i < FILL; i++) {
+        pthread_cond_init(&fill[i], NULL);
+        pthread_cond_signal(&fill[i]);
+    }
+    signal_by_a_thread_that_ends(&lost_cond);
+    for (int i = 0; i < FILL; i++)
+        pthread_cond_destroy(&fill[i]);
+    free(fill);
+    signal_by_a_thread_that_ends(&kept_cond);
+    printf("lost %p kept %p\n", (void *)&lost_cond, (void *)&kept_cond);
+}
+
 /* Writes over the stack the handler used, as later calls would. */
 static void scrub(void)
 {
@@ -262,7 +465,16 @@ int main(int argc, char **argv)
     pthread_attr_t detached;
     pthread_attr_init(&detached);
     pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
-    if (strcmp(mode, "thread_returns") == 0) {
+    if (strncmp(mode, "reused_", 7) == 0) {
+        reuse_slot();
+        return 0;
+    } else if (strcmp(mode, "shared_child") == 0) {
+        lock_in_child();
+        return 0;
+    } else if (strcmp(mode, "wakers_full") == 0) {
+        fill_the_wakers();
+        return 0;
+    } else if (strcmp(mode, "thread_returns") == 0) {
         pthread_create(&t, NULL, handle_request, NULL);
         pthread_join(t, NULL);
     } else if (strcmp(mode, "detached_returns") == 0) {
