@@ -137,6 +137,17 @@ def channel_held_by_a_thread_whose_own_wait_is_reachable_is_blocked():
     check_held("chain", holder)
 
 
+def heap_holder(rep):
+    (g,) = [g for g in rep["groups"] if "wait_holding" in functions(g["blocked_at"])]
+    return (rf"the stack of tid {g['threads'][0]['tid']}, which waits on an object reachable from "
+            r"global `other` \(reach\)")
+
+
+@test
+def channel_held_by_a_thread_whose_heap_wait_is_reachable_is_blocked():
+    check_held("chain_heap", heap_holder)
+
+
 @test
 def channel_held_only_by_a_stuck_thread_is_orphaned_with_it():
     g, rep = senders("chain_orphaned")

@@ -20,6 +20,7 @@
    pipe             its address waits in a pipe, unread
    chain            a thread waiting on a global condition variable holds the channel: it may wake
                     and signal it
+   chain_heap       a thread waiting on another heap channel, which a global holds, holds it
    chain_orphaned   a thread waiting on another channel nothing holds holds it
    spinner          nothing holds it, but a thread runs: its registers cannot be seen
 
@@ -225,6 +226,9 @@ static void hold_elsewhere(channel *ch)
         if (pipe(fds) != 0 || write(fds[1], &ch, sizeof ch) != sizeof ch)
             exit(93);
     } else if (strcmp(mode, "chain") == 0) {
+        pthread_create(&t, NULL, wait_holding, ch);
+    } else if (strcmp(mode, "chain_heap") == 0) {
+        other = channel_new(); /* the global `other` holds the channel its waiter waits on */
         pthread_create(&t, NULL, wait_holding, ch);
     } else if (strcmp(mode, "chain_orphaned") == 0) {
         other = channel_new();
@@ -485,7 +489,7 @@ int main(int argc, char **argv)
     scrub();
     for (int i = 0; i < senders; i++)
         await_sleeping(&sender_tids[i]);
-    if (strcmp(mode, "sleeper") == 0 || strcmp(mode, "chain") == 0)
+    if (strcmp(mode, "sleeper") == 0 || strncmp(mode, "chain", 5) == 0)
         await_sleeping(&holder_tid);
     usleep(20000);
     return 0;
