@@ -444,7 +444,9 @@ static void reach_rows(tl_report *r, tl_reach_thread *rt, const size_t *row_of, 
     }
 }
 
-/* A report, collected afresh up to `tries` times while threads move under the scan. */
+/* A report, collected afresh up to `tries` times while threads move under a scan that takes less
+   than RETRY_NS. */
+#define RETRY_NS 250000000ull
 static tl_report *collect(const char *trigger, const tl_filter *filter, int tries)
 {
     tl_report *r = calloc(1, sizeof *r);
@@ -531,12 +533,14 @@ static tl_report *collect(const char *trigger, const tl_filter *filter, int trie
         uintptr_t *ours = malloc((nthreads + 1) * sizeof *ours);
         for (size_t i = 0; ours && i < nthreads; i++)
             ours[i] = (uintptr_t)threads[i];
+        uint64_t began = tl_now_ns();
         bool moved = tl_reach_scan(rt, nrt, filter->caller, ours, ours ? nthreads : 0, r->unseen,
                                    sizeof r->unseen);
         free(ours);
-        if (moved && tries > 1) {
+        if (moved && tries > 1 && tl_now_ns() - began < RETRY_NS) {
             /* A waiting thread woke (a sleeper's tick) or took a signal while memory was read:
-               its registers and every answer are stale. Ask again from the start. */
+               its registers and every answer are stale. Ask again from the start, when the scan
+               is quick: a slow one in a busy process would only be paid again. */
             tl_registry_release_all(threads, nthreads);
             free(rt);
             free(row_of);
