@@ -499,10 +499,14 @@ bool tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
         else if (ran)
             snprintf(why, why_len, "a thread ran while memory was read");
     }
-    /* What no root reached is unreachable, when every root was seen. */
-    for (size_t i = 0; i < n; i++)
+    /* What no root reached is unreachable, when every root was seen; unknown otherwise, and so is
+       every judged wait when memory could not even be divided (a foreign malloc). */
+    for (size_t i = 0; i < n; i++) {
+        if (judge(&threads[i]) && threads[i].result == TL_REACH_NONE)
+            threads[i].result = TL_REACH_UNKNOWN;
         if (s.placed && s.placed[i] && threads[i].result == TL_REACH_UNKNOWN && !why[0])
             threads[i].result = TL_REACH_UNREACHABLE;
+    }
     tl_space_free(&s.sp);
     tl_vec_free(&s.items);
     tl_vec_free(&s.origins);
