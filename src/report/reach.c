@@ -9,7 +9,7 @@
 
    The result holds only if nothing moved while memory was read: every held wait must still be the
    same wait afterwards, none of the threads that could run unseen (a signal handler in a held wait,
-   glibc's timer thread) may have been put on a CPU (the kernel counts it in schedstat), and no
+   glibc's timer thread) may have run (its schedstat: times put on a CPU, time on one), and no
    thread may have come or gone. Else the caller may try again; after a few tries, unknown. */
 #include "report/reach.h"
 
@@ -348,33 +348,33 @@ static bool may_run(const tl_reach_thread *t)
     return t->role == TL_THREAD_WAITING || t->role == TL_THREAD_TIMER_HELPER;
 }
 
-/* How often each such thread has been put on a CPU, into runs[0..n) (0 for the others). Returns
-   the tid of one that is on a CPU or ready for one now, or that the kernel says nothing of: it may
-   run while memory is read. 0 when none. */
+/* What schedstat says of each such thread, into runs[2 * i] (0 for the others). Returns the tid
+   of one the kernel says nothing of, or 0. */
 static pid_t count_runs(const tl_reach_thread *threads, size_t n, unsigned long long *runs)
 {
-    pid_t busy = 0;
+    pid_t unknown = 0;
     for (size_t i = 0; i < n; i++) {
-        tl_task task;
-        runs[i] = 0;
-        if (!may_run(&threads[i]))
-            continue;
-        if (!tl_proc_runs(threads[i].tid, &runs[i]) || !tl_proc_task(threads[i].tid, &task) ||
-            task.state == 'R')
-            busy = threads[i].tid;
+        runs[2 * i] = runs[2 * i + 1] = 0;
+        if (may_run(&threads[i]) && !tl_proc_runs(threads[i].tid, &runs[2 * i]))
+            unknown = threads[i].tid;
     }
-    return busy;
+    return unknown;
 }
 
-/* A thread that ran after count_runs gave before[], or 0: it was put on a CPU since, or is on one
-   now (then it may have run all along), or is gone. */
+/* A thread that ran since count_runs gave before[], or 0. One that ran meanwhile was put on a
+   CPU since (its count grew), or was on one then and left it (its time grew), or still is. */
 static pid_t ran_since(const tl_reach_thread *threads, size_t n, const unsigned long long *before,
                        unsigned long long *after)
 {
     pid_t busy = count_runs(threads, n, after);
-    for (size_t i = 0; i < n && !busy; i++)
-        if (after[i] != before[i])
+    for (size_t i = 0; i < n && !busy; i++) {
+        tl_task task;
+        if (!may_run(&threads[i]))
+            continue;
+        if (after[2 * i] != before[2 * i] || after[2 * i + 1] != before[2 * i + 1] ||
+            !tl_proc_task(threads[i].tid, &task) || task.state == 'R')
             busy = threads[i].tid;
+    }
     return busy;
 }
 
@@ -454,7 +454,7 @@ bool tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
                .candidates = TL_VEC(candidate),
                .pid = getpid()};
     tl_vec flags = TL_VEC(bool), buffer = {.elem = BUFFER};
-    tl_vec counts = {.elem = 2 * n * sizeof(unsigned long long)};
+    tl_vec counts = {.elem = 4 * n * sizeof(unsigned long long)};
     unsigned long long *runs = tl_vec_push(&counts);
     for (size_t i = 0; i < 3 * n && !s.failed; i++)
         s.failed = !tl_vec_push(&flags);
@@ -492,7 +492,7 @@ bool tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
         if (!ran && !still(threads, n))
             ran = -1;
         else if (!ran)
-            ran = ran_since(threads, n, runs, runs + n);
+            ran = ran_since(threads, n, runs, runs + 2 * n);
         moved = ran != 0;
         if (ran > 0)
             snprintf(why, why_len, "tid %d ran while memory was read", (int)ran);

@@ -488,14 +488,19 @@ static bool add_stack_region(tl_space *sp, uintptr_t lo, uintptr_t hi, uintptr_t
     return r != NULL;
 }
 
+/* The mapping that holds addr: /proc/self/maps lists them in order. */
 static const vma *vma_of(const tl_vec *vmas, uintptr_t addr)
 {
-    for (size_t i = 0; i < vmas->n; i++) {
-        const vma *v = &TL_VEC_AT(*vmas, vma, i);
-        if (addr >= v->lo && addr < v->hi)
-            return v;
+    const vma *v = vmas->data;
+    size_t lo = 0, hi = vmas->n;
+    while (lo < hi) { /* the first mapping that ends above addr */
+        size_t mid = (lo + hi) / 2;
+        if (v[mid].hi <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return NULL;
+    return lo < vmas->n && addr >= v[lo].lo ? &v[lo] : NULL;
 }
 
 /* The stack of a thread: [lo, hi), and where its descriptor starts, above its frames and TLS
@@ -790,27 +795,49 @@ static bool foreign_malloc(tl_space *sp)
     return true;
 }
 
-/* Segments of [lo, hi) that no claim covers, in order. */
-static bool unclaimed(const tl_vec *claims, uintptr_t *lo, uintptr_t hi, uintptr_t *seg_hi)
+static int claim_cmp(const void *a, const void *b)
 {
-    for (bool moved = true; moved && *lo < hi;) {
-        moved = false;
-        for (size_t i = 0; i < claims->n; i++) {
-            const claim *c = &TL_VEC_AT(*claims, claim, i);
-            if (*lo >= c->lo && *lo < c->hi) {
-                *lo = c->hi;
-                moved = true;
-            }
+    const claim *x = a, *y = b;
+    return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+/* Claims sorted, and those that overlap or touch made one: disjoint, for unclaimed. */
+static void merge_claims(tl_vec *claims)
+{
+    claim *c = claims->data;
+    size_t n = 0;
+    if (!claims->n)
+        return;
+    qsort(c, claims->n, sizeof *c, claim_cmp);
+    for (size_t i = 1; i < claims->n; i++) {
+        if (c[i].lo <= c[n].hi) {
+            if (c[i].hi > c[n].hi)
+                c[n].hi = c[i].hi;
+        } else {
+            c[++n] = c[i];
         }
     }
+    claims->n = n + 1;
+}
+
+/* The next segment of [*lo, hi) that no claim covers: from *lo (moved past a claim that covers it)
+   to *seg_hi. Claims are merged (merge_claims). */
+static bool unclaimed(const tl_vec *claims, uintptr_t *lo, uintptr_t hi, uintptr_t *seg_hi)
+{
+    const claim *c = claims->data;
+    size_t at = 0, end = claims->n;
+    while (at < end) { /* the first claim that ends above *lo */
+        size_t mid = (at + end) / 2;
+        if (c[mid].hi <= *lo)
+            at = mid + 1;
+        else
+            end = mid;
+    }
+    if (at < claims->n && c[at].lo <= *lo)
+        *lo = c[at++].hi;
     if (*lo >= hi)
         return false;
-    *seg_hi = hi;
-    for (size_t i = 0; i < claims->n; i++) {
-        const claim *c = &TL_VEC_AT(*claims, claim, i);
-        if (c->lo > *lo && c->lo < *seg_hi)
-            *seg_hi = c->lo;
-    }
+    *seg_hi = at < claims->n && c[at].lo < hi ? c[at].lo : hi;
     return true;
 }
 
@@ -902,6 +929,7 @@ bool tl_space_build(tl_space *sp, tl_reach_thread *threads, size_t n, bool *stuc
     ok = ok && (!hv || add_claim(&claims, hv->lo, hv->hi)) &&
          add_threads(sp, &vmas, pagemap, threads, n, stuck, caller, &claims) &&
          add_ended(sp, &ended, threads, n, &claims);
+    merge_claims(&claims);
     for (size_t i = 0; ok && i < vmas.n; i++)
         ok = classify(sp, &TL_VEC_AT(vmas, vma, i), &modules, &claims, pagemap, key);
     close_raw(pagemap);
