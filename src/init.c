@@ -5,16 +5,21 @@
    and loads no library: libunwind is loaded at the first thread, libdw at the first report.
    Other threads that reach a safe point meanwhile wait for it, at most a second; the starting
    thread's own calls into wrappers (its guard is set) go straight through. */
+#include "core/altstack.h"
 #include "core/futex.h"
 #include "core/held.h"
 #include "core/helper.h"
 #include "core/options.h"
+#include "core/proc.h"
 #include "core/registry.h"
 #include "core/resource.h"
 #include "core/start.h"
 #include "report/symbols.h"
+#include "trigger/deadline.h"
 #include "trigger/exit.h"
+#include "trigger/fatal.h"
 #include "trigger/live.h"
+#include "trigger/watch.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -27,10 +32,12 @@ static void fork_prepare(void)
 {
     tl_registry_fork_prepare();
     tl_resource_fork_prepare();
+    tl_altstack_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    tl_altstack_fork_parent();
     tl_resource_fork_parent();
     tl_registry_fork_parent();
 }
@@ -38,17 +45,21 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     tl_gettid_forget();
+    tl_proc_fork_child();
     tl_registry_fork_child();
     tl_resource_fork_child();
     tl_held_fork_child();
+    tl_altstack_fork_child();
     tl_helper_fork_child();
     tl_live_fork_child();
+    tl_watch_fork_child();
     tl_symbolizer_fork_child();
 }
 
 static void start_up(void)
 {
     tl_guard++;
+    tl_std_streams_remember();
     tl_options_read(&tl_opt, secure_getenv("THREADLEAK_OPTIONS"));
     tl_stack_init();
     tl_registry_init();
@@ -84,4 +95,7 @@ void tl_main_starting(void)
     tl_registry_main_starting((uintptr_t)__builtin_frame_address(0));
     tl_exit_register();
     tl_live_start();
+    tl_fatal_start();
+    tl_deadline_start();
+    tl_watch_start();
 }

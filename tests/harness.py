@@ -1,8 +1,11 @@
 """What every scenario test uses: running programs under the library, reading reports, checks."""
+import atexit
 import gzip
 import json
 import os
 import re
+import shlex
+import shutil
 import signal as signal_module
 import stat
 import subprocess
@@ -16,10 +19,71 @@ CLI = os.environ.get("TL_CLI", "")
 SOURCE = os.environ.get("TL_SOURCE", "")
 # Sanitizer builds put their runtime first, as the sanitizers require.
 PRELOAD_FIRST = os.environ.get("TL_PRELOAD_FIRST", "")
+# The architecture the programs are built for (x86_64, aarch64). A cross build runs them through
+# an emulator ("qemu-aarch64 -L /"), and multiplies every time limit of a test by TIME_SCALE.
+ARCH = os.environ.get("TL_ARCH", os.uname().machine)
+EMULATOR = shlex.split(os.environ.get("TL_EMULATOR", ""))
+TIME_SCALE = float(os.environ.get("TL_TIME_SCALE", "1"))
+CC = os.environ.get("TL_CC", "cc")  # the C compiler that built them
 
 
 class Failure(Exception):
     pass
+
+
+class Skip(Exception):
+    """A test that cannot run here; its message says why. ctest shows it as skipped (status 77)."""
+
+
+def skip_under_emulation(reason):
+    """Skips the test when the programs run under an emulator that cannot do what it needs (the
+    reason says what); never on a native run."""
+    if EMULATOR:
+        raise Skip(f"under {EMULATOR[0]}: {reason}")
+
+
+# What a process under qemu-user shows the rest of the system is the emulator's, not the program's.
+PROC_SYSCALL = ("/proc/PID/task/TID/syscall gives the emulator's host system call, so the library "
+                "names a wait channel instead")
+HOST_SIGNALS = "the emulator catches every signal on the host, so /proc shows each one caught"
+EMULATOR_THREADS = "/proc/PID/task also lists the emulator's own threads"
+RT_SIGNALS = ("the emulator gives the program's real-time signals other host numbers: one sent "
+              "from outside arrives as another (threadleak dump, emulated too, sends the right "
+              "one)")
+FORK_THEN_THREAD = "the emulator cannot start a thread in the fork child of a threaded program"
+UNCHECKED = []  # (what, why): checks an emulator made impossible in this test
+
+
+def natively(what, why):
+    """Whether a check of what can be made: always on a native run. Under an emulator that hides
+    it (why), the check is left out, the test's other checks still run, and a test that passes
+    them is reported skipped, naming what it could not check."""
+    if EMULATOR:
+        UNCHECKED.append((what, why))
+    return not EMULATOR
+
+
+def expect_kernel_wait(obj, call, what):
+    """obj, a thread's object when no wrapper recorded its wait, names the system call `call` it
+    sits in (as the architecture numbers it: pause() is ppoll on aarch64), from /proc. Under an
+    emulator it can only be a wait channel."""
+    name = {("aarch64", "pause"): "ppoll"}.get((ARCH, call), call)
+    if natively(f"{what}: the system call", PROC_SYSCALL):
+        expect_eq(obj, f"syscall:{name}", what)
+    else:
+        expect(obj.startswith("wchan:") or obj == "", f"{what}: a wait channel, not {obj!r}")
+
+
+def skip_unless_emulator_runs(prog, *args, why):
+    """Skips a test when the emulator cannot run prog even without the library (why says what it
+    lacks; the emulator's own message is added): a limit of the emulator, not of the library."""
+    if not EMULATOR:
+        return
+    bare = run(prog, *args, preload=False)
+    if bare.returncode != 0:
+        said = [l for l in bare.stderr.splitlines() if l.strip() and l.strip() != "**"]
+        skip_under_emulation(f"{why}; without the library too, it ends with status "
+                             f"{bare.returncode}: {said[0] if said else ''}")
 
 
 def expect(cond, what):
@@ -44,6 +108,78 @@ def preload_env(options="", preload=True):
     return env
 
 
+def seconds(s):
+    """A time limit of s seconds, scaled for emulated runs."""
+    return s * TIME_SCALE
+
+
+_emulator_links = None
+
+
+def emulator_named(name):
+    """The emulator's path through a symbolic link called name. The kernel names a process after
+    the file it execs: so the program has its own name (as binfmt_misc would give it), and the
+    threads it makes inherit it, rather than the emulator's."""
+    global _emulator_links
+    if _emulator_links is None:
+        _emulator_links = tempfile.mkdtemp(prefix="tl-emulator-")
+        atexit.register(shutil.rmtree, _emulator_links, ignore_errors=True)
+    link = os.path.join(_emulator_links, name)
+    if not os.path.exists(link):
+        os.symlink(shutil.which(EMULATOR[0]), link)
+    return link
+
+
+def program(cmd, env=None):
+    """(argv, env) that run cmd, whose first word is a program built here, with env (default: ours).
+    Under an emulator the program runs through it, and the preload goes to the emulated program
+    (qemu's -E): left in the emulator's own environment, it would be applied to the host's
+    emulator binary. Every program built here is started this way: run_program, start_program."""
+    env = dict(os.environ if env is None else env)
+    if not EMULATOR:
+        return list(cmd), env
+    argv = [emulator_named(os.path.basename(cmd[0])), *EMULATOR[1:]]
+    preload = env.pop("LD_PRELOAD", None)
+    if preload is not None:
+        expect("," not in preload, f"qemu's -E splits at commas: {preload}")
+        argv += ["-E", f"LD_PRELOAD={preload}"]
+    return argv + list(cmd), env
+
+
+def run_program(cmd, env=None, timeout=120, **kw):
+    """subprocess.run of a program built here (see program); timeout in unscaled seconds."""
+    argv, env = program(cmd, env)
+    return subprocess.run(argv, env=env, timeout=seconds(timeout), **kw)
+
+
+def start_program(cmd, env=None, **kw):
+    """subprocess.Popen of a program built here (see program)."""
+    argv, env = program(cmd, env)
+    return subprocess.Popen(argv, env=env, **kw)
+
+
+def skip_unless_exec_of_built_programs(why):
+    """Skips a test in which a program built here execs another (why says where), when they run
+    under an emulator and the kernel cannot start them itself: qemu-user passes an execve to the
+    kernel, which runs a foreign program only with a binfmt_misc handler (qemu-user-binfmt)."""
+    if not EMULATOR:
+        return
+    try:
+        subprocess.run([CLI, "--version"], capture_output=True, timeout=seconds(60))
+    except OSError as e:
+        skip_under_emulation(f"{why}, and without a binfmt_misc handler the kernel cannot start "
+                             f"a program built for this target ({e.strerror})")
+
+
+def exec_argv(cmd):
+    """cmd for a program built here that another program built here will exec (threadleak run):
+    natively itself; under an emulator, the emulator first, since qemu-user cannot exec a foreign
+    program itself (it would need the kernel's binfmt_misc)."""
+    if not EMULATOR:
+        return list(cmd)
+    return [emulator_named(os.path.basename(cmd[0])), *EMULATOR[1:], *cmd]
+
+
 TESTS = {}  # name -> (function, label)
 
 
@@ -56,10 +192,8 @@ def test(fn):
 
 
 def run(prog, *args, options="", preload=True, timeout=120):
-    cmd = [os.path.join(SCENARIOS, prog), *args]
-    p = subprocess.run(cmd, env=preload_env(options, preload), capture_output=True, text=True,
-                       timeout=timeout)
-    return p
+    return run_program([os.path.join(SCENARIOS, prog), *args], env=preload_env(options, preload),
+                       capture_output=True, text=True, timeout=timeout)
 
 
 def report(prog, *args, options="", status=0, preload=True):
@@ -72,6 +206,68 @@ def report(prog, *args, options="", status=0, preload=True):
         expect(os.path.exists(path), f"{prog} wrote no report; stderr: {p.stderr}")
         with open(path) as f:
             return json.load(f), p
+
+
+class Running:
+    """A scenario program that prints "ready PID", then runs until a line on its stdin (finish()),
+    in a directory of its own (dir, its working directory, gone with it): "{dir}" in options and
+    env's values is that directory. before(self), if given, runs once dir exists, before the
+    program starts."""
+
+    def __init__(self, prog, *args, options="", preload=True, env=None, before=None):
+        self.dir = tempfile.mkdtemp()
+        if before:
+            before(self)
+        env = {k: v.replace("{dir}", self.dir) for k, v in (env or {}).items()}
+        self.proc = start_program([os.path.join(SCENARIOS, prog), *args], cwd=self.dir,
+                                  env=dict(preload_env(options.replace("{dir}", self.dir), preload),
+                                           **env),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        expect(line.startswith("ready "), f"{prog} {args} did not start: {line!r}")
+        self.pid = int(line.split()[1])
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def wait_for_file(self, name, parse=json.loads, timeout=10):
+        """The file once it exists and parses (a report is written after its file is made)."""
+        deadline = time.monotonic() + seconds(timeout)
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Failure(f"ended before {name} came: {self.proc.stderr.read()}")
+            try:
+                with open(self.path(name), "rb") as f:
+                    return parse(f.read())
+            except (OSError, ValueError, Failure):
+                time.sleep(0.02)
+        raise Failure(f"no whole {name} within {timeout} s: {os.listdir(self.dir)}")
+
+    def finish(self, line="go"):
+        out, err = self.proc.communicate(line + "\n", timeout=seconds(120))
+        return out, err, self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        subprocess.run(["rm", "-rf", self.dir])
+
+
+def thread_names(pid):
+    """The names of pid's threads, as the kernel has them."""
+    names = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:  # ended meanwhile
+            pass
+    return names
 
 
 INTERCEPTOR = r"_*interceptor_[\w.]+"

@@ -21,6 +21,27 @@
 #include <time.h>
 #include <unistd.h>
 
+static int dump(int argc, char **argv);
+
+const tl_cli_command tl_cli_dump = {
+    .name = "dump",
+    .synopsis = "dump [-f FORMAT] [-t SECONDS] PID",
+    .help =
+        "Prints a report of the running process PID, which has the library loaded, on stdout.\n"
+        "It needs no ptrace and leaves no file behind: the library's helper thread writes the\n"
+        "report to an abstract socket the tool listens on.\n"
+        "\n"
+        "  -f FORMAT     text (the default), full, json, pprof or folded\n"
+        "  -t SECONDS    how long to wait for the answer (default 5)\n"
+        "  -h, --help    this help\n"
+        "  --version     the version\n"
+        "\n"
+        "It exits with status 1 and one line when PID does not exist, does not have the library\n"
+        "loaded, answers no signal, exits before it answers, or does not answer in time.\n",
+    .usage_status = 2,
+    .main = dump,
+};
+
 /* kill or sigqueue failed: the process is gone, or not ours to signal. */
 static int signal_failed(pid_t pid)
 {
@@ -119,20 +140,39 @@ static int listen_socket(uint32_t *cookie)
     return -1;
 }
 
-/* Waits until fd is readable or the deadline passes. */
-static bool wait_readable(int fd, double deadline)
+/* The process asked, watched through a pidfd (Linux 5.3; -1 before), so that a process that exits
+   without answering (its exit had begun) is told at once, not at the deadline. */
+typedef struct peer {
+    pid_t pid;
+    int pidfd;
+    double deadline;
+} peer;
+
+enum { READY, TIMED_OUT, EXITED };
+
+/* Waits until fd is readable, the process has exited, or the deadline has passed. */
+static int wait_readable(int fd, const peer *p)
 {
     for (;;) {
-        double left = deadline - now_s();
+        double left = p->deadline - now_s();
         if (left <= 0)
-            return false;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int n = poll(&p, 1, (int)(left * 1000) + 1);
-        if (n > 0)
-            return true;
+            return TIMED_OUT;
+        struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = p->pidfd, .events = POLLIN}};
+        int n = poll(fds, 2, (int)(left * 1000) + 1);
+        if (n > 0 && (fds[0].revents & (POLLIN | POLLHUP)))
+            return READY;
+        if (n > 0 && fds[1].revents)
+            return EXITED;
         if (n < 0 && errno != EINTR)
-            return false;
+            return TIMED_OUT;
     }
+}
+
+static int no_answer(const peer *p, int why, double timeout)
+{
+    if (why == EXITED)
+        return tl_cli_fail("process %d exited before it answered", (int)p->pid);
+    return tl_cli_fail("process %d did not answer within %g s", (int)p->pid, timeout);
 }
 
 static int other_version(pid_t pid, unsigned version)
@@ -143,14 +183,15 @@ static int other_version(pid_t pid, unsigned version)
         (int)pid, version, TL_VERSION, TL_DUMP_VERSION);
 }
 
-/* Reads the header and the report from the library, copying the report to stdout: 0 when all of
-   it came. */
-static int receive(int conn, pid_t pid, double deadline)
+/* Reads the header and the report from the library, copying the report to out: 0 when all of it
+   came. */
+static int receive(int conn, const peer *p, FILE *out)
 {
     char header[64];
     size_t have = 0, length = 0;
+    pid_t pid = p->pid;
     while (have < sizeof header - 1 && !memchr(header, '\n', have)) {
-        ssize_t n = wait_readable(conn, deadline)
+        ssize_t n = wait_readable(conn, p) == READY
                         ? read(conn, header + have, sizeof header - 1 - have)
                         : -1;
         if (n <= 0)
@@ -166,81 +207,64 @@ static int receive(int conn, pid_t pid, double deadline)
         return tl_cli_fail("process %d answered something that is not a report", (int)pid);
     body++;
     size_t got = have - (size_t)(body - header);
-    fwrite(body, 1, got, stdout);
+    fwrite(body, 1, got, out);
     char buf[65536];
     while (got < length) {
-        ssize_t n = wait_readable(conn, deadline) ? read(conn, buf, sizeof buf) : -1;
+        ssize_t n = wait_readable(conn, p) == READY ? read(conn, buf, sizeof buf) : -1;
         if (n <= 0)
             return tl_cli_fail("process %d stopped after %zu of the report's %zu bytes", (int)pid,
                                got, length);
-        fwrite(buf, 1, (size_t)n, stdout);
+        fwrite(buf, 1, (size_t)n, out);
         got += (size_t)n;
     }
-    return fflush(stdout) == 0 ? 0 : tl_cli_fail("cannot write the report: %s", strerror(errno));
+    return fflush(out) == 0 ? 0 : tl_cli_fail("cannot write the report: %s", strerror(errno));
 }
 
-int tl_cli_dump(int argc, char **argv)
+int tl_cli_dump_find(pid_t pid, tl_dump_target *target)
 {
-    static const char *const formats[] = {TL_FORMAT_NAMES};
-    unsigned format = 0;
-    double timeout = 5;
-    int i = 0;
-    for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-        if (strcmp(argv[i], "-f") == 0) {
-            for (format = 0; format < sizeof formats / sizeof *formats; format++)
-                if (strcmp(argv[i + 1], formats[format]) == 0)
-                    break;
-            if (format == sizeof formats / sizeof *formats)
-                return tl_cli_usage_error("dump: -f takes text, full, json, pprof or folded");
-        } else if (strcmp(argv[i], "-t") == 0) {
-            char *end;
-            timeout = strtod(argv[i + 1], &end);
-            if (*end || !(timeout > 0 && timeout <= 3600))
-                return tl_cli_usage_error("dump: -t takes a number of seconds, more than 0");
-        } else {
-            return tl_cli_usage_error("dump: unknown option");
-        }
-    }
-    char *end;
-    long pid_arg = i + 1 == argc ? strtol(argv[i], &end, 10) : 0;
-    if (i + 1 != argc || *end || pid_arg <= 0 || pid_arg > INT_MAX)
-        return tl_cli_usage_error("dump: give one process id");
-    pid_t pid = (pid_t)pid_arg;
-
+    unsigned version = 0;
+    *target = (tl_dump_target){.pid = pid};
     if (kill(pid, 0) != 0)
         return signal_failed(pid);
-    pid_t helper = 0;
-    unsigned version = 0;
-    int sig = 0;
-    if (!find_helper(pid, &helper, &version, &sig))
+    if (!find_helper(pid, &target->helper, &version, &target->sig))
         return no_helper(pid);
     if (version != TL_DUMP_VERSION)
         return other_version(pid, version);
-    if (!sig)
-        return tl_cli_fail(
-            "process %d has taken threadleak's signal for itself, so live dumps are off "
-            "(restart it with THREADLEAK_OPTIONS=signal=SIGUSR2 or SIGRTMIN+N)",
-            (int)pid);
+    if (!target->sig)
+        return tl_cli_fail("process %d handles every signal threadleak could answer, so its live "
+                           "dumps are off",
+                           (int)pid);
+    return 0;
+}
+
+int tl_cli_dump_fetch(const tl_dump_target *target, unsigned format, double timeout, FILE *out)
+{
+    pid_t pid = target->pid;
+    int sig = target->sig;
     uint32_t cookie;
+    peer p = {pid, (int)syscall(SYS_pidfd_open, pid, 0), 0};
     int listener = listen_socket(&cookie);
-    if (listener < 0)
+    if (listener < 0) {
+        close(p.pidfd);
         return tl_cli_fail("cannot listen for the answer: %s", strerror(errno));
+    }
     siginfo_t info = {.si_signo = sig, .si_code = SI_QUEUE};
     info.si_pid = getpid();
     info.si_uid = getuid();
     info.si_value.sival_ptr = (void *)(uintptr_t)tl_dump_value(format, cookie);
     /* To the helper thread itself: no thread of the program is interrupted. */
-    if (syscall(SYS_rt_tgsigqueueinfo, pid, helper, sig, &info) != 0) {
+    if (syscall(SYS_rt_tgsigqueueinfo, pid, target->helper, sig, &info) != 0) {
         int err = errno;
         close(listener);
+        close(p.pidfd);
         errno = err;
         return signal_failed(pid);
     }
-    double deadline = now_s() + timeout;
-    int rc = -1;
+    p.deadline = now_s() + timeout;
+    int rc = -1, why;
     while (rc < 0) {
-        if (!wait_readable(listener, deadline)) {
-            rc = tl_cli_fail("process %d did not answer within %g s", (int)pid, timeout);
+        if ((why = wait_readable(listener, &p)) != READY) {
+            rc = no_answer(&p, why, timeout);
             break;
         }
         int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
@@ -248,10 +272,47 @@ int tl_cli_dump(int argc, char **argv)
         socklen_t len = sizeof peer;
         if (conn >= 0 && getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 &&
             peer.pid == pid)
-            rc = receive(conn, pid, deadline);
+            rc = receive(conn, &p, out);
         if (conn >= 0)
             close(conn); /* a stranger that found the name: not the answer */
     }
     close(listener);
+    close(p.pidfd);
     return rc;
+}
+
+static int dump(int argc, char **argv)
+{
+    static const char *const formats[] = {TL_FORMAT_NAMES};
+    const tl_cli_command *cmd = &tl_cli_dump;
+    unsigned format = 0;
+    double timeout = 5;
+    int i = 0, status;
+    for (; i < argc && argv[i][0] == '-'; i += 2) {
+        if (tl_cli_common_option(cmd, argv[i], &status))
+            return status;
+        if (i + 1 == argc)
+            return tl_cli_usage_error(cmd, "no value after '%s'", argv[i]);
+        if (strcmp(argv[i], "-f") == 0) {
+            for (format = 0; format < sizeof formats / sizeof *formats; format++)
+                if (strcmp(argv[i + 1], formats[format]) == 0)
+                    break;
+            if (format == sizeof formats / sizeof *formats)
+                return tl_cli_usage_error(cmd, "-f takes text, full, json, pprof or folded");
+        } else if (strcmp(argv[i], "-t") == 0) {
+            char *end;
+            timeout = strtod(argv[i + 1], &end);
+            if (*end || !(timeout > 0 && timeout <= 3600))
+                return tl_cli_usage_error(cmd, "-t takes a number of seconds, more than 0");
+        } else {
+            return tl_cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        }
+    }
+    char *end;
+    long pid_arg = i + 1 == argc ? strtol(argv[i], &end, 10) : 0;
+    if (i + 1 != argc || *end || pid_arg <= 0 || pid_arg > INT_MAX)
+        return tl_cli_usage_error(cmd, "give one process id");
+    tl_dump_target target;
+    int rc = tl_cli_dump_find((pid_t)pid_arg, &target);
+    return rc ? rc : tl_cli_dump_fetch(&target, format, timeout, stdout);
 }

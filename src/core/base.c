@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,9 +38,41 @@ uint64_t tl_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static struct {
+    bool open;
+    dev_t dev;
+    ino_t ino;
+} std_streams[3];
+
+static bool identify(int fd, dev_t *dev, ino_t *ino)
+{
+    struct stat st;
+    if (tl_sys(SYS_fstat, fd, (long)&st, 0, 0, 0, 0) != 0)
+        return false;
+    *dev = st.st_dev;
+    *ino = st.st_ino;
+    return true;
+}
+
+void tl_std_streams_remember(void)
+{
+    for (int fd = 1; fd <= 2; fd++)
+        std_streams[fd].open = identify(fd, &std_streams[fd].dev, &std_streams[fd].ino);
+}
+
+bool tl_std_stream_is_ours(int fd)
+{
+    dev_t dev;
+    ino_t ino;
+    return std_streams[fd].open && identify(fd, &dev, &ino) && dev == std_streams[fd].dev &&
+           ino == std_streams[fd].ino;
+}
+
 void tl_warn(const char *fmt, ...)
 {
     TL_KEEP_ERRNO;
+    if (!tl_std_stream_is_ours(STDERR_FILENO))
+        return;
     char line[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -50,4 +83,16 @@ void tl_warn(const char *fmt, ...)
         n = (int)sizeof line - 2;
     line[n++] = '\n';
     tl_sys(SYS_write, STDERR_FILENO, (long)line, n, 0, 0, 0);
+}
+
+void tl_warn_safe(const char *a, const char *b, const char *c)
+{
+    char line[512];
+    size_t n = 0;
+    const char *parts[] = {"threadleak: ", a, b, c};
+    for (size_t i = 0; i < TL_LENGTH(parts) && parts[i]; i++)
+        for (const char *p = parts[i]; *p && n < sizeof line - 1; p++)
+            line[n++] = *p;
+    line[n++] = '\n';
+    tl_sys(SYS_write, STDERR_FILENO, (long)line, (long)n, 0, 0, 0);
 }

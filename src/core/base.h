@@ -18,8 +18,16 @@ uint64_t tl_now_ns(void);    /* CLOCK_MONOTONIC */
 /* For qsort and bsearch over tids, or over structs whose first member is a tid. */
 int tl_tid_cmp(const void *a, const void *b);
 
-/* One line, "threadleak: ..." on the process's stderr, errno untouched. */
+/* Which files the process's stdout and stderr were at start-up (device and inode, not kept open):
+   a program may close them, and get their numbers back for a file of its own (a daemon, xz). */
+void tl_std_streams_remember(void);
+bool tl_std_stream_is_ours(int fd); /* 1 or 2 is still the file it was at start-up */
+
+/* One line, "threadleak: ..." on the process's stderr, errno untouched; nothing when stderr is no
+   longer the one the process started with. */
 void tl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same from pieces (NULL ends them early), without stdio: safe in a signal handler. */
+void tl_warn_safe(const char *a, const char *b, const char *c);
 
 /* Keeps errno as it is for the rest of the scope: bookkeeping after a real call must leave the
    program the errno the real call set. */

@@ -24,23 +24,37 @@ static struct {
     atomic_bool
         main_left;   /* main ended with pthread_exit: the last thread to end ends the process */
     tl_lock running; /* held while jobs run, so that exit can wait for them */
-    bool stopped;    /* exit has begun: no more jobs */
-    tl_helper_job *jobs[TL_HELPER_JOBS];
+    bool stopped;    /* exit has begun: only the lasting jobs run */
+    struct {
+        tl_helper_job *run;
+        bool lasting;
+    } jobs[TL_HELPER_JOBS];
     atomic_int njobs;
 } helper;
 
-void tl_helper_add(tl_helper_job *job)
+static void add(tl_helper_job *job, bool lasting)
 {
     int n = atomic_load(&helper.njobs);
     if (n == TL_HELPER_JOBS) {
         tl_warn("no room for another job of the library's thread");
         return;
     }
-    helper.jobs[n] = job;
+    helper.jobs[n].run = job;
+    helper.jobs[n].lasting = lasting;
     atomic_store(&helper.njobs, n + 1);
     atomic_store(&helper.main_tid, getpid());
     if (!atomic_load(&helper.tid))
         atomic_store(&helper.wanted, true);
+}
+
+void tl_helper_add(tl_helper_job *job)
+{
+    add(job, false);
+}
+
+void tl_helper_add_lasting(tl_helper_job *job)
+{
+    add(job, true);
 }
 
 void tl_helper_wake(void)
@@ -65,11 +79,13 @@ void tl_helper_rename(const char *name)
 }
 
 /* glibc ends the process when its last thread ends, counting ours: once main has left, that is our
-   job. /proc/self/task has two links more than threads, and the leader counts until the end. */
+   job. /proc/self/task has two links more than threads, and the leader counts until the end; so do
+   an emulator's own threads, which are not the program's. */
 static void end_if_last(void)
 {
     struct stat task;
-    if (atomic_load(&helper.main_left) && stat("/proc/self/task", &task) == 0 && task.st_nlink <= 4)
+    if (atomic_load(&helper.main_left) && stat("/proc/self/task", &task) == 0 &&
+        task.st_nlink <= 4 + tl_proc_emulator_threads())
         exit(0);
 }
 
@@ -78,8 +94,10 @@ static uint64_t run_jobs(void)
 {
     uint64_t next = 0;
     tl_lock_acquire(&helper.running);
-    for (int i = 0; !helper.stopped && i < atomic_load(&helper.njobs); i++) {
-        uint64_t at = helper.jobs[i](tl_now_ns());
+    for (int i = 0; i < atomic_load(&helper.njobs); i++) {
+        if (helper.stopped && !helper.jobs[i].lasting)
+            continue;
+        uint64_t at = helper.jobs[i].run(tl_now_ns());
         if (at && (!next || at < next))
             next = at;
     }
@@ -90,7 +108,8 @@ static uint64_t run_jobs(void)
 static void *run(void *arg)
 {
     (void)arg;
-    tl_guard = 1; /* for good: nothing this thread does is the program's */
+    tl_guard = 1;                   /* for good: nothing this thread does is the program's */
+    tl_helper_rename("threadleak"); /* until a job names it for `threadleak dump` */
     pid_t tid = tl_gettid();
     atomic_store(&helper.stack, (uintptr_t)__builtin_frame_address(0));
     tl_proc_hide(tid);

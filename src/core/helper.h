@@ -19,12 +19,15 @@ typedef uint64_t tl_helper_job(uint64_t now_ns);
 
 /* Before main: the job joins the others (one warning when there is no room). */
 void tl_helper_add(tl_helper_job *job);
+/* The same for a job that must run until the process ends, exit included (a deadline, a fatal
+   signal): tl_helper_stop does not stop it. */
+void tl_helper_add_lasting(tl_helper_job *job);
 void tl_helper_start_now(void);          /* from a safe point (core/start.h) */
 void tl_helper_wake(void);               /* safe in a signal handler */
 pid_t tl_helper_tid(void);               /* 0 until it runs */
 uintptr_t tl_helper_stack(void);         /* an address in its stack, 0 until it runs */
 void tl_helper_rename(const char *name); /* from a job */
-/* Waits for a job in progress to end, and runs no more: at exit. */
+/* Waits for a job in progress to end, and runs no more but the lasting ones: at exit. */
 void tl_helper_stop(void);
 
 /* From the wrappers. */

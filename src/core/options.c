@@ -69,24 +69,6 @@ static bool parse_uint(value v, unsigned long lo, unsigned long hi, unsigned lon
     return true;
 }
 
-bool tl_duration_parse(const char *s, size_t len, uint64_t *ms)
-{
-    static const struct {
-        const char *suffix;
-        uint64_t ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
-    for (size_t i = 0; i < TL_LENGTH(units); i++) {
-        size_t n = strlen(units[i].suffix);
-        unsigned long count;
-        if (len > n && memcmp(s + len - n, units[i].suffix, n) == 0 &&
-            parse_uint((value){s, len - n}, 0, 100000000, &count)) {
-            *ms = count * units[i].ms;
-            return true;
-        }
-    }
-    return false;
-}
-
 static bool parse_signal(value v, int *out)
 {
     unsigned long n = 0;
@@ -150,7 +132,7 @@ static bool apply(tl_options *o, const struct option *opt, value v)
         return true;
     case FORMAT: return tl_format_parse(v.s, v.len, field);
     case BOOL: return parse_uint(v, 0, 1, &n) && (*(bool *)field = n, true);
-    case SIGNAL: return parse_signal(v, field);
+    case SIGNAL: return parse_signal(v, field) && (o->signal_given = true);
     case UINT:
         return parse_uint(v, opt->lo, opt->hi, &n) && (*(unsigned *)field = (unsigned)n, true);
     case DURATION: return tl_duration_parse(v.s, v.len, field);

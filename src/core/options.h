@@ -2,15 +2,26 @@
 #ifndef TL_CORE_OPTIONS_H
 #define TL_CORE_OPTIONS_H
 
+#include "core/duration.h"
 #include "tl.h"
 
 #include <limits.h>
 
 #define TL_MAX_FRAMES 128
 
-typedef enum { TL_FMT_TEXT, TL_FMT_FULL, TL_FMT_JSON, TL_FMT_PPROF, TL_FMT_FOLDED } tl_format;
-/* The formats' names, in tl_format's order: also the numbers `threadleak dump` sends. */
+typedef enum {
+    TL_FMT_TEXT,
+    TL_FMT_FULL,
+    TL_FMT_JSON,
+    TL_FMT_PPROF,
+    TL_FMT_FOLDED,
+    TL_FMT_TOP
+} tl_format;
+/* The formats' names, in tl_format's order: also the numbers `threadleak dump` sends. TL_FMT_TOP
+   has none: it is what `threadleak top` asks for (format/top.c), not an option's value. */
 #define TL_FORMAT_NAMES "text", "full", "json", "pprof", "folded"
+/* The first line of a TL_FMT_TOP answer; a library older than it answers a text report. */
+#define TL_TOP_HEADER "threadleak-top 1\n"
 
 /* The contract's keys, and threadleak's own (README.md, Options). Durations are in ms. */
 typedef struct tl_options {
@@ -18,6 +29,7 @@ typedef struct tl_options {
     tl_format format;
     bool at_exit;
     int signal; /* 0 for none */
+    bool signal_given; /* by the user, who hears when it cannot be had */
     unsigned max_frames;
     unsigned exitcode;
     char suppressions[PATH_MAX]; /* "" for none */
@@ -39,8 +51,6 @@ extern tl_options tl_opt;
    which keeps the value. Allocates nothing. */
 void tl_options_read(tl_options *o, const char *spec);
 bool tl_format_parse(const char *name, size_t len, tl_format *out);
-/* "90", "90s", "250ms", "5m", "1h" in ms; false when it is none of those. */
-bool tl_duration_parse(const char *s, size_t len, uint64_t *ms);
 const char *tl_format_name(tl_format format);
 
 #endif

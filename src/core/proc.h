@@ -12,7 +12,8 @@ typedef struct tl_task {
 } tl_task;
 _Static_assert(offsetof(tl_task, tid) == 0, "sorted with tl_tid_cmp");
 
-/* The program's threads, sorted, less the library's own (tl_proc_hide); malloc'd. */
+/* The program's threads, sorted, less the library's own (tl_proc_hide) and an emulator's;
+   malloc'd. */
 size_t tl_proc_tids(pid_t **tids);
 bool tl_proc_has(const pid_t *tids, size_t n, pid_t tid);
 bool tl_proc_task(pid_t tid, tl_task *task); /* false when it is gone */
@@ -24,5 +25,11 @@ bool tl_proc_runs(pid_t tid, unsigned long long runs[2]);
 void tl_proc_wait_object(pid_t tid, char *buf, size_t len);
 /* The library's own thread, which no listing shows. */
 void tl_proc_hide(pid_t tid);
+/* Whether a user-mode emulator (qemu-user) runs the program, and which threads are its own, which
+   no listing shows either: noted before the first thread made through us (tl_thread_new), or the
+   first listing, and again in a fork child. */
+void tl_proc_note_emulator(void);
+void tl_proc_fork_child(void);
+unsigned tl_proc_emulator_threads(void); /* how many: 0 when not emulated */
 
 #endif

@@ -5,6 +5,7 @@
    join returns, never touches freed memory or the wrong record. */
 #include "core/registry.h"
 
+#include "core/proc.h"
 #include "platform/platform.h"
 
 #include <sched.h>
@@ -25,7 +26,9 @@ static unsigned exits_next;
 static tl_wait main_wait;
 static tl_wait *main_waits = &main_wait;
 TL_TLS tl_thread *tl_self;
-static uint64_t created; /* under the lock */
+static uint64_t created, ended; /* under the lock */
+/* Not counted as made: threads the parent made (in a fork child), and creations that failed. */
+static uint64_t created_not;
 static char main_name[16];
 
 /* The calling thread's name: one system call, no file (start-up reads main's). */
@@ -59,6 +62,7 @@ static void unlist(tl_thread *t)
 tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached,
                          const tl_stack *created_at)
 {
+    tl_proc_note_emulator(); /* before the first thread we make */
     tl_thread *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
@@ -125,6 +129,9 @@ void tl_registry_settle(void)
 
 void tl_thread_abandon(tl_thread *t)
 {
+    tl_lock_acquire(&registry_lock);
+    created_not++;
+    tl_lock_release(&registry_lock);
     free(t);
     atomic_fetch_sub_explicit(&creating, 1, memory_order_release);
 }
@@ -153,6 +160,7 @@ void tl_thread_ended(tl_thread *t)
         .sp = (uintptr_t)__builtin_frame_address(0),
     };
     memcpy(exits[(exits_next - 1) % TL_LENGTH(exits)].name, t->name, sizeof t->name);
+    ended++;
     if (t->detached && t->listed)
         unlist(t);
     tl_self = NULL;
@@ -216,12 +224,28 @@ void tl_thread_set_name(pthread_t handle, const char *name)
     tl_lock_release(&registry_lock);
 }
 
-bool tl_registry_all_exited(pid_t except)
+void tl_registry_each(void (*fn)(void *ctx, const tl_thread *t), void *ctx)
+{
+    tl_lock_acquire(&registry_lock);
+    for (tl_thread *t = table; t; t = t->hh.next)
+        fn(ctx, t);
+    tl_lock_release(&registry_lock);
+}
+
+void tl_registry_totals(uint64_t *made, uint64_t *finished)
+{
+    tl_lock_acquire(&registry_lock);
+    *made = created - created_not;
+    *finished = ended;
+    tl_lock_release(&registry_lock);
+}
+
+bool tl_registry_all_exited(pid_t except, bool (*ignore)(const char *name))
 {
     bool all = true;
     tl_lock_acquire(&registry_lock);
     for (tl_thread *t = table; t && all; t = t->hh.next)
-        all = atomic_load(&t->exited) || atomic_load(&t->tid) == except;
+        all = atomic_load(&t->exited) || atomic_load(&t->tid) == except || ignore(t->name);
     tl_lock_release(&registry_lock);
     return all;
 }
@@ -365,5 +389,7 @@ void tl_registry_fork_child(void)
         }
     }
     atomic_store(&creating, 0); /* the calls in flight were other threads' */
+    created_not = created;
+    ended = 0;
     tl_lock_reset(&registry_lock);
 }

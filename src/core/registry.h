@@ -79,7 +79,13 @@ size_t tl_registry_hold_all(tl_thread ***threads);
    deadline the caller shares among all its threads. 0 for a thread not scheduled by then. */
 pid_t tl_thread_tid(tl_thread *t, uint64_t deadline);
 void tl_registry_release_all(tl_thread **threads, size_t n);
-bool tl_registry_all_exited(pid_t except);
+/* Calls fn for every listed thread under the registry's lock, which holds up the program's
+   pthread_create and join meanwhile: fn only reads, takes no lock and allocates nothing. */
+void tl_registry_each(void (*fn)(void *ctx, const tl_thread *t), void *ctx);
+/* Threads created through pthread_create, and those that have ended, since the process started. */
+void tl_registry_totals(uint64_t *made, uint64_t *finished);
+/* Whether every thread but except, and those ignore() says to leave out (by name), has ended. */
+bool tl_registry_all_exited(pid_t except, bool (*ignore)(const char *name));
 bool tl_registry_empty(void); /* no thread listed, and none being created */
 bool tl_registry_tracks(pid_t tid);
 pid_t tl_registry_tid_of(pthread_t handle);       /* 0 when not listed or not yet running */

@@ -1,7 +1,5 @@
-/* Resources a program made and never gave back: timers not deleted, pipes and message queues not
-   closed, each with the stack that made it. A pipe is two descriptors, one entry each, and one more
-   for each copy made with dup; all share a serial number, so that a pipe counts once for as long as
-   any of them is open. */
+/* Resources: timers, in a table under a lock (timer_create and timer_delete are not
+   async-signal-safe, and run with the guard set); pipes and queues, in the descriptor table. */
 #include "core/resource.h"
 
 #include "core/base.h"
@@ -9,129 +7,47 @@
 #include "core/lock.h"
 #include "core/proc.h"
 #include "core/registry.h"
-#include "core/wakers.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
+#include <time.h>
 #include <uthash.h>
 
-typedef struct res_key {
-    tl_res_kind kind;
-    uintptr_t id; /* timer_t, or descriptor */
-} res_key;
-
-typedef struct tl_resource {
+typedef struct timer_entry {
     UT_hash_handle hh;
-    res_key key;
-    unsigned serial;
+    timer_t timer;
     const tl_stack *created_at;
-} tl_resource;
+} timer_entry;
 
 static tl_lock resource_lock;
-static tl_resource *table;
-static unsigned serials;
-static atomic_uint by_fd; /* entries keyed by descriptor: close looks only when there are some */
+static timer_entry *timers;
 
-static void add(tl_res_kind kind, uintptr_t id, unsigned serial, const tl_stack *created_at)
+void tl_timer_made(timer_t timer, const tl_stack *created_at)
 {
-    tl_resource *r = calloc(1, sizeof *r), *old;
-    if (!r)
+    timer_entry *t = calloc(1, sizeof *t), *old;
+    if (!t)
         return;
-    r->key.kind = kind;
-    r->key.id = id;
-    r->serial = serial;
-    r->created_at = created_at;
-    HASH_FIND(hh, table, &r->key, sizeof r->key, old);
-    if (old) { /* the id was reused behind our back (closed where we could not see) */
-        HASH_DELETE(hh, table, old);
+    t->timer = timer;
+    t->created_at = created_at;
+    tl_lock_acquire(&resource_lock);
+    HASH_FIND(hh, timers, &timer, sizeof timer, old);
+    if (old) { /* the id was reused behind our back */
+        HASH_DELETE(hh, timers, old);
         free(old);
-    } else if (kind != TL_RES_TIMER) {
-        atomic_fetch_add(&by_fd, 1);
     }
-    HASH_ADD(hh, table, key, sizeof r->key, r);
-}
-
-/* Whether a descriptor of the pipe or queue with this serial is still open. */
-static bool serial_open(unsigned serial)
-{
-    for (tl_resource *r = table; r; r = r->hh.next)
-        if (r->serial == serial)
-            return true;
-    return false;
-}
-
-static void drop(tl_res_kind kind, uintptr_t id)
-{
-    res_key key;
-    memset(&key, 0, sizeof key); /* the padding is hashed too */
-    key.kind = kind;
-    key.id = id;
-    tl_resource *r;
-    HASH_FIND(hh, table, &key, sizeof key, r);
-    if (r) {
-        unsigned serial = r->serial;
-        HASH_DELETE(hh, table, r);
-        free(r);
-        if (kind != TL_RES_TIMER)
-            atomic_fetch_sub(&by_fd, 1);
-        /* A pipe whose last descriptor is gone: its writers are no one's any more, and its slot
-           in the wakers table is free for another. */
-        if (kind == TL_RES_PIPE && !serial_open(serial))
-            tl_wakers_forget(tl_fd_key(TL_FD_PIPE, serial));
-    }
-}
-
-void tl_resource_add(tl_res_kind kind, uintptr_t id, const tl_stack *created_at)
-{
-    tl_lock_acquire(&resource_lock);
-    add(kind, id, ++serials, created_at);
+    HASH_ADD(hh, timers, timer, sizeof timer, t);
     tl_lock_release(&resource_lock);
 }
 
-unsigned tl_resource_pipe(const int fds[2], const tl_stack *created_at)
+void tl_timer_deleted(timer_t timer)
 {
+    timer_entry *t;
     tl_lock_acquire(&resource_lock);
-    unsigned serial = ++serials;
-    add(TL_RES_PIPE, (uintptr_t)fds[0], serial, created_at);
-    add(TL_RES_PIPE, (uintptr_t)fds[1], serial, created_at);
+    HASH_FIND(hh, timers, &timer, sizeof timer, t);
+    if (t)
+        HASH_DELETE(hh, timers, t);
     tl_lock_release(&resource_lock);
-    return serial;
-}
-
-void tl_resource_remove(tl_res_kind kind, uintptr_t id)
-{
-    tl_lock_acquire(&resource_lock);
-    drop(kind, id);
-    tl_lock_release(&resource_lock);
-}
-
-void tl_resource_closed(int fd)
-{
-    if (fd < 0 || atomic_load_explicit(&by_fd, memory_order_relaxed) == 0)
-        return;
-    tl_lock_acquire(&resource_lock);
-    drop(TL_RES_PIPE, (uintptr_t)fd);
-    drop(TL_RES_MQUEUE, (uintptr_t)fd);
-    tl_lock_release(&resource_lock);
-}
-
-void tl_resource_dup(int old, int fd)
-{
-    if (old < 0 || fd < 0 || atomic_load_explicit(&by_fd, memory_order_relaxed) == 0)
-        return;
-    tl_lock_acquire(&resource_lock);
-    for (tl_res_kind kind = TL_RES_PIPE; kind <= TL_RES_MQUEUE; kind++) {
-        res_key key;
-        memset(&key, 0, sizeof key);
-        key.kind = kind;
-        key.id = (uintptr_t)old;
-        tl_resource *r;
-        HASH_FIND(hh, table, &key, sizeof key, r);
-        if (r)
-            add(kind, (uintptr_t)fd, r->serial, r->created_at);
-    }
-    tl_lock_release(&resource_lock);
+    free(t);
 }
 
 static int group_cmp(const void *a, const void *b)
@@ -142,38 +58,42 @@ static int group_cmp(const void *a, const void *b)
     return (int)x->kind - (int)y->kind;
 }
 
+/* Counts one resource into its group, found by a linear search: a report has few groups. */
+static void count(tl_resource_group *groups, size_t *n, tl_res_kind kind,
+                  const tl_stack *created_at)
+{
+    size_t i = 0;
+    while (i < *n && (groups[i].kind != kind || groups[i].created_at != created_at))
+        i++;
+    if (i == *n)
+        groups[(*n)++] = (tl_resource_group){kind, created_at, 0};
+    groups[i].count++;
+}
+
 size_t tl_resource_groups(tl_resource_group **groups)
 {
-    size_t n = 0;
+    tl_fd_resource *fds;
+    size_t nfds = tl_fd_resources(&fds), n = 0;
     tl_lock_acquire(&resource_lock);
-    *groups = calloc(HASH_COUNT(table) + 1, sizeof **groups);
-    for (tl_resource *r = *groups ? table : NULL; r; r = r->hh.next) {
-        size_t i = 0;
-        while (i < n &&
-               ((*groups)[i].kind != r->key.kind || (*groups)[i].created_at != r->created_at))
-            i++;
-        tl_resource_group *g = &(*groups)[i];
-        if (i == n) {
-            n++;
-            g->kind = r->key.kind;
-            g->created_at = r->created_at;
-        }
-        bool counted = false; /* another descriptor of the same pipe or queue */
-        for (tl_resource *o = table; o != r && !counted; o = o->hh.next)
-            counted = o->serial == r->serial;
-        g->count += !counted;
-    }
+    *groups = calloc(HASH_COUNT(timers) + nfds + 1, sizeof **groups);
+    for (timer_entry *t = *groups ? timers : NULL; t; t = t->hh.next)
+        count(*groups, &n, TL_RES_TIMER, t->created_at);
     tl_lock_release(&resource_lock);
-    qsort(*groups, n, sizeof **groups, group_cmp);
+    for (size_t i = 0; *groups && i < nfds; i++)
+        count(*groups, &n, fds[i].kind == TL_FD_MQUEUE ? TL_RES_MQUEUE : TL_RES_PIPE,
+              fds[i].made_at);
+    free(fds);
+    if (*groups)
+        qsort(*groups, n, sizeof **groups, group_cmp);
     return n;
 }
 
 bool tl_resource_none(void)
 {
     tl_lock_acquire(&resource_lock);
-    bool none = !table;
+    bool none = !timers;
     tl_lock_release(&resource_lock);
-    return none;
+    return none && tl_fd_no_resources();
 }
 
 const char *tl_resource_kind_name(tl_res_kind kind)
@@ -236,13 +156,11 @@ void tl_resource_fork_parent(void)
 /* Timers and glibc's timer thread are not inherited by a fork child; descriptors are. */
 void tl_resource_fork_child(void)
 {
-    tl_resource *r, *next;
-    HASH_ITER(hh, table, r, next)
+    timer_entry *t, *next;
+    HASH_ITER(hh, timers, t, next)
     {
-        if (r->key.kind == TL_RES_TIMER) {
-            HASH_DELETE(hh, table, r);
-            free(r);
-        }
+        HASH_DELETE(hh, timers, t);
+        free(t);
     }
     tl_lock_reset(&resource_lock);
     tl_lock_reset(&helper_lock);

@@ -1,10 +1,12 @@
 /* Resources a program made and never gave back: timers not deleted, pipes and message queues not
    closed, each with the stack that made it; and glibc's SIGEV_THREAD helper thread, which serves
-   the timers. */
+   the timers. Pipes and queues are descriptors: the descriptor table keeps them (fdtable.h). */
 #ifndef TL_CORE_RESOURCE_H
 #define TL_CORE_RESOURCE_H
 
 #include "core/stack.h"
+
+#include <time.h>
 
 typedef enum { TL_RES_TIMER, TL_RES_PIPE, TL_RES_MQUEUE } tl_res_kind;
 typedef struct tl_resource_group {
@@ -13,13 +15,10 @@ typedef struct tl_resource_group {
     size_t count;
 } tl_resource_group;
 
-void tl_resource_add(tl_res_kind kind, uintptr_t id, const tl_stack *created_at);
-/* Returns the pipe's serial number, which its descriptors share. */
-unsigned tl_resource_pipe(const int fds[2], const tl_stack *created_at);
-void tl_resource_remove(tl_res_kind kind, uintptr_t id);
-void tl_resource_closed(int fd);       /* a descriptor closed: a pipe end or a queue, maybe */
-void tl_resource_dup(int old, int fd); /* fd is now a copy of old */
-size_t tl_resource_groups(tl_resource_group **groups); /* largest first; malloc'd */
+void tl_timer_made(timer_t timer, const tl_stack *created_at);
+void tl_timer_deleted(timer_t timer);
+/* Every resource held now, grouped by kind and creation stack, largest first; malloc'd. */
+size_t tl_resource_groups(tl_resource_group **groups);
 bool tl_resource_none(void);
 const char *tl_resource_kind_name(tl_res_kind kind);
 

@@ -83,6 +83,7 @@ const tl_libunwind *tl_libunwind_load(void)
     if (lib) {
         *(void **)&libunwind.backtrace = dlsym(lib, "unw_backtrace");
         *(void **)&libunwind.init_local = dlsym(lib, UNW_NAME("_UL", "init_local"));
+        *(void **)&libunwind.init_local2 = dlsym(lib, UNW_NAME("_UL", "init_local2"));
         *(void **)&libunwind.step = dlsym(lib, UNW_NAME("_UL", "step"));
         *(void **)&libunwind.get_reg = dlsym(lib, UNW_NAME("_UL", "get_reg"));
     }

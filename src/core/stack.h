@@ -18,6 +18,9 @@ typedef struct tl_stack {
 typedef struct tl_libunwind {
     int (*backtrace)(void **buffer, int size);
     int (*init_local)(unw_cursor_t *cursor, unw_context_t *context);
+    /* libunwind 1.3 and later; NULL before. With UNW_INIT_SIGNAL_FRAME, the first address is
+       where a signal came, not a return address. */
+    int (*init_local2)(unw_cursor_t *cursor, unw_context_t *context, int flags);
     int (*step)(unw_cursor_t *cursor);
     int (*get_reg)(unw_cursor_t *cursor, unw_regnum_t reg, unw_word_t *value);
 } tl_libunwind;

@@ -39,19 +39,28 @@ void tl_wait_cancelled(void *w)
     tl_wait_end(w);
 }
 
-/* Pinned by a report: it lets go soon (one stack's unwinding), and wakes us. */
+/* Pinned by a report: it lets go soon (one stack's unwinding) and wakes us. A report that does
+   not (stopped, or crashed on the way out) holds the thread a second at most: then the thread takes
+   its record back, and the report, which reads only the thread's own stack, reads a stale one. */
 void tl_wait_end_slow(tl_wait *w)
 {
+    uint64_t deadline = 0;
+    struct timespec step = {0, 100000000};
     for (;;) {
         int phase = atomic_load_explicit(&w->phase, memory_order_acquire);
         if (phase == TL_WAIT_BLOCKED &&
             atomic_compare_exchange_strong_explicit(&w->phase, &phase, TL_WAIT_IDLE,
                                                     memory_order_release, memory_order_relaxed))
             return;
+        if (!deadline)
+            deadline = tl_now_ns() + 1000000000;
+        else if (tl_now_ns() > deadline &&
+                 atomic_compare_exchange_strong(&w->phase, &phase, TL_WAIT_IDLE))
+            return;
         if (phase == TL_WAIT_PINNED)
             atomic_compare_exchange_strong(&w->phase, &phase, TL_WAIT_PINNED_WAITED);
         else if (phase == TL_WAIT_PINNED_WAITED)
-            tl_futex_wait(&w->phase, TL_WAIT_PINNED_WAITED, NULL);
+            tl_futex_wait(&w->phase, TL_WAIT_PINNED_WAITED, &step);
     }
 }
 
@@ -62,9 +71,15 @@ bool tl_wait_pin(tl_wait *w)
                                                    memory_order_acquire, memory_order_relaxed);
 }
 
+/* Back to BLOCKED, unless the thread took its record back meanwhile (tl_wait_end_slow). */
 void tl_wait_unpin(tl_wait *w)
 {
-    if (atomic_exchange_explicit(&w->phase, TL_WAIT_BLOCKED, memory_order_release) ==
-        TL_WAIT_PINNED_WAITED)
+    int phase = TL_WAIT_PINNED;
+    if (atomic_compare_exchange_strong_explicit(&w->phase, &phase, TL_WAIT_BLOCKED,
+                                                memory_order_release, memory_order_relaxed))
+        return;
+    if (phase == TL_WAIT_PINNED_WAITED &&
+        atomic_compare_exchange_strong_explicit(&w->phase, &phase, TL_WAIT_BLOCKED,
+                                                memory_order_release, memory_order_relaxed))
         tl_futex_wake(&w->phase, 1);
 }

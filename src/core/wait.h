@@ -4,7 +4,9 @@
    (tl_wait_begin, inlined into the wrapper, so that the registers are the wrapper's frame), and
    clears them on every way out (tl_wait_end): a few stores and two atomic operations, no
    unwinding. The stack of the wait is unwound only when a report asks, from the saved registers:
-   while the thread is parked inside the wrapper, every frame above it is frozen.
+   while the thread is parked inside the wrapper, every frame above it is frozen. The wrapper's
+   return address, the site of the wait, is kept too (one load and one store): the watch counts
+   threads by it without unwinding (trigger/watch.c).
 
    A report pins a wait (BLOCKED -> PINNED) before it reads it, and a thread whose wait ends while
    it is pinned waits in tl_wait_end until the report lets go, so the frames read are never torn
@@ -46,14 +48,25 @@ typedef enum {
 const char *tl_state_name(tl_state s);
 
 enum { TL_WAIT_IDLE, TL_WAIT_WRITING, TL_WAIT_BLOCKED, TL_WAIT_PINNED, TL_WAIT_PINNED_WAITED };
-typedef enum { TL_OBJ_NONE, TL_OBJ_ADDR, TL_OBJ_FD, TL_OBJ_THREAD } tl_object_kind;
+/* What a wait's object is. TL_OBJ_FD_UNLEARNT: a descriptor whose kind the table has not learnt
+   yet (fdtable.h); the state says read or write (pipe_read, pipe_write), the report learns the
+   rest. */
+typedef enum {
+    TL_OBJ_NONE,
+    TL_OBJ_ADDR,
+    TL_OBJ_FD,
+    TL_OBJ_FD_UNLEARNT,
+    TL_OBJ_THREAD,
+    TL_OBJ_IO_URING
+} tl_object_kind;
 
 typedef struct tl_wait {
     atomic_int phase;
     tl_state state;
     tl_object_kind kind;
+    bool timed; /* a deadline ends it, whatever else happens */
     uintptr_t object;
-    bool deadline; /* a timed wait: its deadline ends it, whoever else does not */
+    uintptr_t site; /* the wrapper's return address: the call in the program */
     uint64_t since_ns;
     tl_cpu_context ctx; /* the wrapper's registers, to unwind from */
 } tl_wait;
@@ -87,12 +100,16 @@ static inline void tl_wait_end(tl_wait *w)
 
 void tl_wait_cancelled(void *w); /* the cleanup buffer's routine */
 
-/* Records the wait, unless the thread is not one we created (or main) or is already waiting (a
-   signal handler's wait inside a wait); deadline says that a timeout will end it. Inlined into
-   the wrapper, so that the registers saved are those of the wrapper's frame, which stays put
-   while the thread waits. */
-static inline __attribute__((always_inline)) void tl_wait_begin_until(
-    tl_wait_scope *scope, tl_state state, tl_object_kind kind, uintptr_t object, bool deadline)
+/* Records the wait, unless the thread is not one we created or is already waiting (a signal
+   handler's wait inside a wait); timed when the call has a deadline. Inlined into the wrapper, so
+   that the registers saved are those of the wrapper's frame, which stays put while the thread
+   waits, and the return address is the wrapper's: a helper of the wrappers that calls this must be
+   always_inline too, or every wait it records would have the helper's call in the wrapper as its
+   site. */
+static inline __attribute__((always_inline)) void tl_wait_begin_timed(tl_wait_scope *scope,
+                                                                      tl_state state,
+                                                                      tl_object_kind kind,
+                                                                      uintptr_t object, bool timed)
 {
     tl_wait *w = tl_self_wait;
     int idle = TL_WAIT_IDLE;
@@ -105,19 +122,20 @@ static inline __attribute__((always_inline)) void tl_wait_begin_until(
         return;
     w->state = state;
     w->kind = kind;
+    w->timed = timed;
     w->object = object;
-    w->deadline = deadline;
+    w->site = (uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0));
     w->since_ns = tl_now_ns();
     tl_cpu_save(&w->ctx);
     atomic_store_explicit(&w->phase, TL_WAIT_BLOCKED, memory_order_release);
 }
 
-/* A wait with no deadline: it lasts until someone ends it. */
+/* A wait with no deadline. */
 static inline __attribute__((always_inline)) void tl_wait_begin(tl_wait_scope *scope,
                                                                 tl_state state, tl_object_kind kind,
                                                                 uintptr_t object)
 {
-    tl_wait_begin_until(scope, state, kind, object, false);
+    tl_wait_begin_timed(scope, state, kind, object, false);
 }
 
 static inline void tl_wait_scope_end(tl_wait_scope *scope)

@@ -202,3 +202,14 @@ void tl_wakers_forget(uintptr_t object)
     }
     lost_remove(object);
 }
+
+void tl_wakers_unknown(uintptr_t object)
+{
+    waker_slot *s = enter(object, true);
+    if (!s) {
+        lost_add(object);
+        return;
+    }
+    atomic_store_explicit(&s->overflow, true, memory_order_relaxed);
+    leave(s);
+}

@@ -1,6 +1,10 @@
 /* The json format: one object, in the shape the contract fixes. */
 #include "format/format.h"
 
+#include "core/signals.h"
+
+#include <string.h>
+
 static void str(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -49,6 +53,9 @@ static void group(FILE *out, tl_report *r, const tl_group *g)
             (unsigned long long)g->ms_min, (unsigned long long)g->ms_max);
     if (g->count >= r->pileup)
         fputs(" \"pileup\": true,", out);
+    if (g->growth)
+        fprintf(out, " \"growth\": {\"from\": %zu, \"to\": %zu, \"seconds\": %.1f},",
+                g->growth->from, g->growth->to, g->growth->seconds);
     if (row->untracked)
         fputs(" \"untracked\": true,", out);
     if (g->evidence[0]) {
@@ -63,8 +70,15 @@ static void group(FILE *out, tl_report *r, const tl_group *g)
         str(out, t->name);
         fprintf(out, ", \"creator_tid\": %d, \"object\": ", (int)t->creator_tid);
         str(out, t->object);
-        fprintf(out, ", \"blocked_ms\": %llu}",
+        fprintf(out, ", \"blocked_ms\": %llu",
                 (unsigned long long)(t->since_ns ? (r->now_ns - t->since_ns) / 1000000 : 0));
+        if (t->fatal_signal) {
+            char name[16];
+            fprintf(out, ", \"fatal_signal\": \"%s\", \"fatal_cause\": ",
+                    tl_signal_name(t->fatal_signal, name));
+            str(out, r->fatal->cause);
+        }
+        fputc('}', out);
     }
     fputs("],\n      \"blocked_at\": ", out);
     frames(out, r, row->blocked_at);
@@ -76,7 +90,17 @@ static void group(FILE *out, tl_report *r, const tl_group *g)
 void tl_format_json(FILE *out, tl_report *r)
 {
     fprintf(out, "{\n  \"tool\": \"threadleak\", \"version\": \"%s\",\n", TL_VERSION);
-    fprintf(out, "  \"pid\": %d, \"trigger\": \"%s\",\n", (int)r->pid, r->trigger);
+    char time[48];
+    tl_report_time(r, time, sizeof time);
+    fprintf(out, "  \"pid\": %d, \"trigger\": \"%s\", \"time\": \"%s\",\n  \"command\": [",
+            (int)r->pid, r->trigger, time);
+    for (const char *arg = r->command; arg && arg < r->command + r->command_len;
+         arg += strlen(arg) + 1) {
+        if (arg != r->command)
+            fputs(", ", out);
+        str(out, arg);
+    }
+    fputs("],\n", out);
     fprintf(out, "  \"threads_total\": %zu, \"threads_leaked\": %zu,\n", r->threads_total,
             r->threads_leaked);
     fputs("  \"groups\": [", out);

@@ -22,6 +22,8 @@ typedef struct buf {
 
 static void put(buf *b, const void *p, size_t n)
 {
+    if (n == 0) /* an empty message (a group with no stack): p may be NULL */
+        return;
     if (b->len + n > b->cap && !b->failed) {
         size_t cap = 2 * (b->len + n) + 64;
         unsigned char *grown = realloc(b->data, cap);

@@ -25,6 +25,7 @@ char *tl_report_render(tl_report *r, tl_format format, size_t *len)
     case TL_FMT_JSON: tl_format_json(out, r); break;
     case TL_FMT_FOLDED: tl_format_folded(out, r); break;
     case TL_FMT_PPROF: tl_format_pprof(out, r); break;
+    case TL_FMT_TOP: tl_format_top(out, r); break;
     }
     if (fclose(out) != 0) {
         free(buf);

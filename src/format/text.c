@@ -4,22 +4,76 @@
    */
 #include "format/format.h"
 
+#include "core/signals.h"
+
 #include <string.h>
 
 #define TIDS_SHOWN 8
 
-static const char *trigger_words(const char *trigger)
+static const tl_row *fatal_row(const tl_report *r)
 {
-    return strcmp(trigger, "exit") == 0     ? "at exit"
-           : strcmp(trigger, "signal") == 0 ? "on signal"
-                                            : "on request";
+    for (size_t i = 0; r->fatal && i < r->nrows; i++)
+        if (r->rows[i].fatal_signal)
+            return &r->rows[i];
+    return NULL;
 }
 
-static void duration(FILE *out, uint64_t ms)
+/* Why the report was written: "at exit", "on SIGSEGV in thread 12 "worker"", ... */
+static void trigger_words(FILE *out, const tl_report *r)
 {
-    char buf[32];
-    tl_duration(buf, sizeof buf, ms);
-    fputs(buf, out);
+    const tl_row *fatal = fatal_row(r);
+    char name[16], limit[32];
+    if (strcmp(r->trigger, "exit") == 0) {
+        fputs("at exit", out);
+    } else if (strcmp(r->trigger, "signal") == 0) {
+        fputs("on signal", out);
+    } else if (r->fatal) {
+        fprintf(out, "on %s", tl_signal_name(r->fatal->sig, name));
+        if (fatal)
+            fprintf(out, " in thread %d \"%s\"", (int)fatal->tid, fatal->name);
+    } else if (strcmp(r->trigger, "watch") == 0) {
+        fputs("on watch, growing groups first", out);
+    } else if (strcmp(r->trigger, "deadline") == 0) {
+        tl_duration(limit, sizeof limit, tl_opt.deadline_ms);
+        fprintf(out, "at the deadline (%s)", limit);
+    } else {
+        fputs("on request", out);
+    }
+}
+
+/* An argument as a shell would need it: bare when it is plain, else in single quotes. */
+static void shell_word(FILE *out, const char *arg)
+{
+    if (*arg && arg[strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                "_./=:,+-@%")] == 0) {
+        fputs(arg, out);
+        return;
+    }
+    fputc('\'', out);
+    for (; *arg; arg++) {
+        if (*arg == '\'')
+            fputs("'\\''", out); /* end the quote, a quoted quote, quote again */
+        else
+            fputc(*arg, out);
+    }
+    fputc('\'', out);
+}
+
+/* The second line: when, and the command line. */
+static void when_and_what(FILE *out, const tl_report *r)
+{
+    char time[48];
+    tl_report_time(r, time, sizeof time);
+    fprintf(out, "time: %s", time);
+    if (r->command) {
+        fputs("  command:", out);
+        for (const char *arg = r->command; arg < r->command + r->command_len;
+             arg += strlen(arg) + 1) {
+            fputc(' ', out);
+            shell_word(out, arg);
+        }
+    }
+    fputc('\n', out);
 }
 
 static void frame(FILE *out, const tl_frame *f, unsigned index)
@@ -39,35 +93,45 @@ static void frames(FILE *out, tl_report *r, const tl_stack *s)
     tl_each_frame(out, r, s, frame);
 }
 
-/* After "N threads: " or "thread TID "name": ", the state, the verdict, for how long, on what. */
-static void headline(FILE *out, const tl_row *row, uint64_t ms_min, uint64_t ms_max,
-                     const char *object)
+/* After "N threads: " or "thread TID "name": ", the state, the verdict, for how long, on what;
+   and the signal the thread received, in a fatal report. */
+static void headline(FILE *out, const tl_report *r, const tl_row *row, uint64_t ms_min,
+                     uint64_t ms_max, const char *object)
 {
     fputs(tl_state_name(row->state), out);
     if (row->verdict != TL_VERDICT_RUNNING)
         fprintf(out, ", %s", tl_verdict_name(row->verdict));
     if (row->since_ns) {
         fputs(row->state == TL_EXITED_UNJOINED ? ", finished " : ", for ", out);
-        duration(out, ms_min);
-        if (ms_max != ms_min) {
-            fputs(" to ", out);
-            duration(out, ms_max);
-        }
+        char from[32], to[32]; /* "1.3 s to 1.3 s" says one time twice */
+        tl_duration(from, sizeof from, ms_min);
+        tl_duration(to, sizeof to, ms_max);
+        fputs(from, out);
+        if (strcmp(from, to) != 0)
+            fprintf(out, " to %s", to);
         if (row->state == TL_EXITED_UNJOINED)
             fputs(" ago", out);
     }
     if (object[0])
         fprintf(out, ", on %s", object);
+    if (row->fatal_signal) {
+        char name[16];
+        fprintf(out, ", received %s", tl_signal_name(row->fatal_signal, name));
+        if (r->fatal->cause[0])
+            fprintf(out, " (%s)", r->fatal->cause);
+    }
     fputc('\n', out);
 }
 
 static void stacks(FILE *out, tl_report *r, const tl_row *row, pid_t creator)
 {
     if (row->blocked_at) {
-        fputs("  blocked at:\n", out);
+        fputs(row->fatal_signal ? "  where the signal came:\n" : "  blocked at:\n", out);
         frames(out, r, row->blocked_at);
     }
-    if (row->untracked)
+    if (row->tid == r->pid)
+        fputs("  the main thread\n", out);
+    else if (row->untracked)
         fputs("  created by: unknown (a thread threadleak did not see start: glibc's own, or older "
               "than the library)\n",
               out);
@@ -84,9 +148,12 @@ static void group_block(FILE *out, tl_report *r, const tl_group *g)
 {
     const tl_row *rows = g->rows;
     fprintf(out, "%zu thread%s: ", g->count, g->count == 1 ? "" : "s");
-    headline(out, rows, g->ms_min, g->ms_max, g->object);
+    headline(out, r, rows, g->ms_min, g->ms_max, g->object);
     if (g->count >= r->pileup)
         fprintf(out, "  pile-up: %zu threads wait at this one site\n", g->count);
+    if (g->growth)
+        fprintf(out, "  growing: from %zu to %zu threads in %.1f s\n", g->growth->from,
+                g->growth->to, g->growth->seconds);
     if (g->evidence[0])
         fprintf(out, "  evidence: %s\n", g->evidence);
     fputs("  threads:", out);
@@ -121,7 +188,7 @@ static void thread_block(FILE *out, tl_report *r, const tl_row *row)
 {
     fprintf(out, "thread %d \"%s\": ", (int)row->tid, row->name);
     uint64_t ms = row->since_ns ? (r->now_ns - row->since_ns) / 1000000 : 0;
-    headline(out, row, ms, ms, row->object);
+    headline(out, r, row, ms, ms, row->object);
     if (row->evidence[0])
         fprintf(out, "  evidence: %s\n", row->evidence);
     stacks(out, r, row, row->creator_tid);
@@ -133,10 +200,13 @@ void tl_format_text(FILE *out, tl_report *r, bool per_thread)
     size_t leaked_groups = 0;
     for (size_t i = 0; i < r->ngroups; i++)
         leaked_groups += r->groups[i].rows->verdict != TL_VERDICT_RUNNING;
-    fprintf(out, "threadleak: %zu leaked thread%s in %zu group%s %s (pid %d, %zu threads)\n\n",
-            r->threads_leaked, r->threads_leaked == 1 ? "" : "s", leaked_groups,
-            leaked_groups == 1 ? "" : "s", trigger_words(r->trigger), (int)r->pid,
-            r->threads_total);
+    fprintf(out, "threadleak: %zu leaked thread%s in %zu group%s ", r->threads_leaked,
+            r->threads_leaked == 1 ? "" : "s", leaked_groups, leaked_groups == 1 ? "" : "s");
+    trigger_words(out, r);
+    fprintf(out, " (pid %d, %zu thread%s)\n", (int)r->pid, r->threads_total,
+            r->threads_total == 1 ? "" : "s");
+    when_and_what(out, r);
+    fputc('\n', out);
     for (size_t i = 0; i < r->ngroups; i++) {
         const tl_group *g = &r->groups[i];
         if (!per_thread)

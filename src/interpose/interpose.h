@@ -35,6 +35,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +55,10 @@ int __libc_start_main(tl_main_fn *main, int argc, char **argv, void (*init)(void
     X(pthread_detach, NULL)                                                                        \
     X(pthread_exit, NULL)                                                                          \
     X(pthread_setname_np, NULL)                                                                    \
+    X(thrd_create, NULL)                                                                           \
+    X(thrd_join, NULL)                                                                             \
+    X(thrd_detach, NULL)                                                                           \
+    X(thrd_exit, NULL)                                                                             \
     X(prctl, NULL)                                                                                 \
     X(pthread_cond_wait, TL_GLIBC_COND_VERSION)                                                    \
     X(pthread_cond_timedwait, TL_GLIBC_COND_VERSION)                                               \
@@ -80,16 +85,28 @@ int __libc_start_main(tl_main_fn *main, int argc, char **argv, void (*init)(void
     X(sem_post, NULL)                                                                              \
     X(sem_init, NULL)                                                                              \
     X(sem_destroy, NULL)                                                                           \
+    X(cnd_wait, NULL)                                                                              \
+    X(cnd_timedwait, NULL)                                                                         \
+    X(cnd_signal, NULL)                                                                            \
+    X(cnd_broadcast, NULL)                                                                         \
+    X(cnd_init, NULL)                                                                              \
+    X(mtx_lock, NULL)                                                                              \
+    X(mtx_timedlock, NULL)                                                                         \
     X(nanosleep, NULL)                                                                             \
     X(clock_nanosleep, NULL)                                                                       \
     X(sleep, NULL)                                                                                 \
     X(usleep, NULL)                                                                                \
+    X(thrd_sleep, NULL)                                                                            \
+    X(syscall, NULL)                                                                               \
     X(read, NULL)                                                                                  \
+    X(__read_chk, NULL)                                                                            \
     X(readv, NULL)                                                                                 \
     X(write, NULL)                                                                                 \
     X(writev, NULL)                                                                                \
     X(recv, NULL)                                                                                  \
+    X(__recv_chk, NULL)                                                                            \
     X(recvfrom, NULL)                                                                              \
+    X(__recvfrom_chk, NULL)                                                                        \
     X(recvmsg, NULL)                                                                               \
     X(send, NULL)                                                                                  \
     X(sendto, NULL)                                                                                \
@@ -98,11 +115,14 @@ int __libc_start_main(tl_main_fn *main, int argc, char **argv, void (*init)(void
     X(accept4, NULL)                                                                               \
     X(connect, NULL)                                                                               \
     X(poll, NULL)                                                                                  \
+    X(__poll_chk, NULL)                                                                            \
     X(ppoll, NULL)                                                                                 \
+    X(__ppoll_chk, NULL)                                                                           \
     X(select, NULL)                                                                                \
     X(pselect, NULL)                                                                               \
     X(epoll_wait, NULL)                                                                            \
     X(epoll_pwait, NULL)                                                                           \
+    X(epoll_pwait2, NULL)                                                                          \
     X(pipe, NULL)                                                                                  \
     X(pipe2, NULL)                                                                                 \
     X(close, NULL)                                                                                 \
@@ -112,6 +132,7 @@ int __libc_start_main(tl_main_fn *main, int argc, char **argv, void (*init)(void
     X(fcntl, NULL)                                                                                 \
     X(fcntl64, NULL)                                                                               \
     X(mq_open, NULL)                                                                               \
+    X(__mq_open_2, NULL)                                                                           \
     X(mq_close, NULL)                                                                              \
     X(mq_send, NULL)                                                                               \
     X(mq_timedsend, NULL)                                                                          \

@@ -1,80 +1,101 @@
 /* Wrappers of waits on descriptors: pipes, sockets, the poll family, and the calls that make, copy
    and close descriptors, which keep the descriptor table right. A read or write on anything but a
    blocking pipe or socket, a poll that does not wait, or a call flagged MSG_DONTWAIT, stays a plain
-   call: the state is TL_RUNNING then. */
+   call: the state is TL_RUNNING then. Fortified programs (_FORTIFY_SOURCE) read, receive and poll
+   through glibc's checked twins (__read_chk and the like, platform/glibc.h), wrapped alike. */
 #include "interpose/interpose.h"
 
 #include "core/fdtable.h"
-#include "core/resource.h"
 #include "core/wakers.h"
 
 #include <stdarg.h>
 
-static inline tl_state io_state(int fd, tl_state on_pipe, tl_state on_socket)
+/* How a read or write on fd waits: the state, and in *object how its object is known; TL_RUNNING
+   when it cannot wait (a regular file, a non-blocking descriptor). */
+static inline tl_state io_state(int fd, bool out, tl_object_kind *object)
 {
+    *object = TL_OBJ_FD;
     if (tl_bypass())
         return TL_RUNNING;
-    unsigned kind = tl_fd_kind(fd);
-    return kind == TL_FD_PIPE ? on_pipe : kind == TL_FD_SOCKET ? on_socket : TL_RUNNING;
+    switch (tl_fd_waits(fd)) {
+    case TL_FD_PIPE: return out ? TL_PIPE_WRITE : TL_PIPE_READ;
+    case TL_FD_SOCKET: return out ? TL_SOCKET_WRITE : TL_SOCKET_READ;
+    case TL_FD_UNKNOWN: *object = TL_OBJ_FD_UNLEARNT; return out ? TL_PIPE_WRITE : TL_PIPE_READ;
+    default: return TL_RUNNING;
+    }
 }
 
-static inline tl_state reading(int fd)
+/* A write to a pipe the program made wakes its readers: noted for the verdicts. */
+static inline tl_state writing(int fd, tl_object_kind *object)
 {
-    return io_state(fd, TL_PIPE_READ, TL_SOCKET_READ);
-}
-
-/* A write to a pipe wakes its readers: noted for the verdicts. */
-static inline tl_state writing(int fd)
-{
-    tl_state state = io_state(fd, TL_PIPE_WRITE, TL_SOCKET_WRITE);
+    tl_state state = io_state(fd, true, object);
     uintptr_t key;
-    if (state == TL_PIPE_WRITE && (key = tl_fd_waker_key(fd)))
+    if (state == TL_PIPE_WRITE && *object == TL_OBJ_FD && (key = tl_fd_waker_key(fd)))
         tl_waker_note(key);
     return state;
 }
 
+/* The socket calls: a socket (the call fails on anything else), which waits unless flagged or
+   non-blocking. */
 static inline tl_state on_socket(int fd, int flags, tl_state state)
 {
-    return flags & MSG_DONTWAIT ? TL_RUNNING : io_state(fd, TL_RUNNING, state);
+    return tl_bypass() || (flags & MSG_DONTWAIT) || tl_fd_waits(fd) == TL_FD_OTHER ? TL_RUNNING
+                                                                                   : state;
 }
 
 TL_API ssize_t read(int fd, void *buf, size_t n)
 {
-    tl_state state = reading(fd);
+    tl_object_kind object;
+    tl_state state = io_state(fd, false, &object);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(read)(fd, buf, n);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_begin(&wait, state, object, (uintptr_t)fd);
     return REAL(read)(fd, buf, n);
+}
+
+/* _FORTIFY_SOURCE's read: checks the buffer's size, then reads past any interposer. */
+TL_API ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+    tl_object_kind object;
+    tl_state state = io_state(fd, false, &object);
+    if (TL_LIKELY(state == TL_RUNNING))
+        return REAL(__read_chk)(fd, buf, n, buflen);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, object, (uintptr_t)fd);
+    return REAL(__read_chk)(fd, buf, n, buflen);
 }
 
 TL_API ssize_t readv(int fd, const struct iovec *iov, int n)
 {
-    tl_state state = reading(fd);
+    tl_object_kind object;
+    tl_state state = io_state(fd, false, &object);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(readv)(fd, iov, n);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_begin(&wait, state, object, (uintptr_t)fd);
     return REAL(readv)(fd, iov, n);
 }
 
 TL_API ssize_t write(int fd, const void *buf, size_t n)
 {
-    tl_state state = writing(fd);
+    tl_object_kind object;
+    tl_state state = writing(fd, &object);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(write)(fd, buf, n);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_begin(&wait, state, object, (uintptr_t)fd);
     return REAL(write)(fd, buf, n);
 }
 
 TL_API ssize_t writev(int fd, const struct iovec *iov, int n)
 {
-    tl_state state = writing(fd);
+    tl_object_kind object;
+    tl_state state = writing(fd, &object);
     if (TL_LIKELY(state == TL_RUNNING))
         return REAL(writev)(fd, iov, n);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
+    tl_wait_begin(&wait, state, object, (uintptr_t)fd);
     return REAL(writev)(fd, iov, n);
 }
 
@@ -88,6 +109,16 @@ TL_API ssize_t recv(int fd, void *buf, size_t n, int flags)
     return REAL(recv)(fd, buf, n, flags);
 }
 
+TL_API ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+    tl_state state = on_socket(fd, flags, TL_SOCKET_READ);
+    if (TL_LIKELY(state == TL_RUNNING))
+        return REAL(__recv_chk)(fd, buf, n, buflen, flags);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
+    return REAL(__recv_chk)(fd, buf, n, buflen, flags);
+}
+
 TL_API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
                         socklen_t *len)
 {
@@ -97,6 +128,17 @@ TL_API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr 
     tl_wait_scope wait TL_WAIT_SCOPE;
     tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
     return REAL(recvfrom)(fd, buf, n, flags, addr, len);
+}
+
+TL_API ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+                              struct sockaddr *addr, socklen_t *len)
+{
+    tl_state state = on_socket(fd, flags, TL_SOCKET_READ);
+    if (TL_LIKELY(state == TL_RUNNING))
+        return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, len);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, state, TL_OBJ_FD, (uintptr_t)fd);
+    return REAL(__recvfrom_chk)(fd, buf, n, buflen, flags, addr, len);
 }
 
 TL_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
@@ -203,6 +245,15 @@ TL_API int poll(struct pollfd *fds, nfds_t n, int timeout)
     return REAL(poll)(fds, n, timeout);
 }
 
+TL_API int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+{
+    if (tl_bypass() || timeout == 0)
+        return REAL(__poll_chk)(fds, n, timeout, fdslen);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, first_fd(fds, n));
+    return REAL(__poll_chk)(fds, n, timeout, fdslen);
+}
+
 TL_API int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *mask)
 {
     if (tl_bypass() || !waits_for(t))
@@ -210,6 +261,16 @@ TL_API int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const s
     tl_wait_scope wait TL_WAIT_SCOPE;
     poll_begin(&wait, first_fd(fds, n));
     return REAL(ppoll)(fds, n, t, mask);
+}
+
+TL_API int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *mask,
+                       size_t fdslen)
+{
+    if (tl_bypass() || !waits_for(t))
+        return REAL(__ppoll_chk)(fds, n, t, mask, fdslen);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, first_fd(fds, n));
+    return REAL(__ppoll_chk)(fds, n, t, mask, fdslen);
 }
 
 TL_API int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t)
@@ -250,19 +311,30 @@ TL_API int epoll_pwait(int epfd, struct epoll_event *events, int max, int timeou
     return REAL(epoll_pwait)(epfd, events, max, timeout, mask);
 }
 
+TL_API int epoll_pwait2(int epfd, struct epoll_event *events, int max, const struct timespec *t,
+                        const sigset_t *mask)
+{
+    if (tl_bypass() || !waits_for(t))
+        return REAL(epoll_pwait2)(epfd, events, max, t, mask);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    poll_begin(&wait, epfd);
+    return REAL(epoll_pwait2)(epfd, events, max, t, mask);
+}
+
 /* ---- making, copying and closing descriptors ---- */
 
+/* A pipe: both ends known, one resource with the stack that made it. Async-signal-safe, as pipe
+   and pipe2 are. */
 static void pipe_made(const int fds[2], int flags, uintptr_t caller)
 {
     TL_KEEP_ERRNO;
     unsigned kind = TL_FD_PIPE | (flags & O_NONBLOCK ? TL_FD_NONBLOCK : 0);
-    tl_fd_set(fds[0], kind);
-    tl_fd_set(fds[1], kind);
+    uint32_t id = tl_fd_pipe_id();
     tl_guard++;
-    unsigned serial = tl_resource_pipe(fds, tl_stack_capture(caller));
+    const tl_stack *made_at = tl_stack_capture(caller);
     tl_guard--;
-    tl_fd_set_id(fds[0], serial);
-    tl_fd_set_id(fds[1], serial);
+    tl_fd_made(fds[0], kind, id, made_at);
+    tl_fd_made(fds[1], kind, id, made_at);
 }
 
 TL_API int pipe(int fds[2])
@@ -281,39 +353,21 @@ TL_API int pipe2(int fds[2], int flags)
     return rc;
 }
 
-/* Forgets what fd was: learnt again at its next use. A pipe end or queue leaves the resources.
-   close and dup2 are async-signal-safe and called from signal handlers: the guard sends a
-   handler's own close straight through, so it never waits on a lock this thread holds. */
-static void forget(int fd)
-{
-    TL_KEEP_ERRNO;
-    tl_guard++;
-    tl_fd_set(fd, TL_FD_UNKNOWN);
-    tl_resource_closed(fd);
-    tl_guard--;
-}
-
+/* close and the dup family are async-signal-safe and called from signal handlers: what they note
+   in the descriptor table takes no lock and allocates nothing. */
 TL_API int close(int fd)
 {
     int rc = REAL(close)(fd);
     if (!tl_bypass() && (rc == 0 || errno == EINTR)) /* after EINTR the descriptor is closed */
-        forget(fd);
+        tl_fd_closed(fd);
     return rc;
 }
 
 /* fd is now a copy of old: what it was is gone, and it holds old's pipe or queue open. */
 static int copied(int old, int fd)
 {
-    if (tl_bypass() || fd < 0 || fd == old)
-        return fd;
-    TL_KEEP_ERRNO;
-    uintptr_t key = tl_fd_waker_key(old);
-    forget(fd);
-    if (key)
-        tl_fd_set_id(fd, (uint32_t)(key >> 3));
-    tl_guard++;
-    tl_resource_dup(old, fd);
-    tl_guard--;
+    if (!tl_bypass() && fd >= 0)
+        tl_fd_copied(old, fd);
     return fd;
 }
 
@@ -337,10 +391,8 @@ static int fcntl_done(int fd, int cmd, int rc)
 {
     if (tl_bypass())
         return rc;
-    if (cmd == F_SETFL && rc == 0) {
-        TL_KEEP_ERRNO;
-        tl_fd_set(fd, TL_FD_UNKNOWN); /* O_NONBLOCK may have changed */
-    }
+    if (cmd == F_SETFL && rc == 0)
+        tl_fd_flags_changed(fd);
     if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
         copied(fd, rc);
     return rc;

@@ -11,16 +11,30 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-static void made(tl_res_kind kind, uintptr_t id, uintptr_t caller)
+/* The stack that made a queue or timer: neither mq_open nor timer_create is async-signal-safe,
+   so libunwind may be loaded here. */
+static const tl_stack *made_at(uintptr_t caller)
 {
     TL_KEEP_ERRNO;
     tl_guard++;
-    tl_libunwind_load(); /* neither mq_open nor timer_create is async-signal-safe */
-    tl_resource_add(kind, id, tl_stack_capture(caller));
+    tl_libunwind_load();
+    const tl_stack *stack = tl_stack_capture(caller);
     tl_guard--;
+    return stack;
 }
 
 /* ---- message queues (a queue descriptor is a file descriptor on Linux) ---- */
+
+/* A queue opened by caller: a resource until closed. */
+static mqd_t opened(mqd_t q, int oflag, uintptr_t caller)
+{
+    if (tl_bypass() || q == (mqd_t)-1)
+        return q;
+    struct stat st; /* the queue's inode: the same for every descriptor of it */
+    uint32_t id = tl_sys(SYS_fstat, q, (long)&st, 0, 0, 0, 0) == 0 ? (uint32_t)st.st_ino : 0;
+    tl_fd_made(q, TL_FD_MQUEUE | (oflag & O_NONBLOCK ? TL_FD_NONBLOCK : 0), id, made_at(caller));
+    return q;
+}
 
 TL_API mqd_t mq_open(const char *name, int oflag, ...)
 {
@@ -33,15 +47,14 @@ TL_API mqd_t mq_open(const char *name, int oflag, ...)
         attr = va_arg(ap, struct mq_attr *);
         va_end(ap);
     }
-    mqd_t q = REAL(mq_open)(name, oflag, mode, attr);
-    if (tl_bypass() || q == (mqd_t)-1)
-        return q;
-    tl_fd_set(q, TL_FD_MQUEUE | (oflag & O_NONBLOCK ? TL_FD_NONBLOCK : 0));
-    struct stat st; /* the queue's inode: the same for every descriptor of it */
-    if (tl_sys(SYS_fstat, q, (long)&st, 0, 0, 0, 0) == 0)
-        tl_fd_set_id(q, (uint32_t)st.st_ino);
-    made(TL_RES_MQUEUE, (uintptr_t)q, (uintptr_t)__builtin_return_address(0));
-    return q;
+    return opened(REAL(mq_open)(name, oflag, mode, attr), oflag,
+                  (uintptr_t)__builtin_return_address(0));
+}
+
+/* A fortified program's mq_open of an existing queue (two arguments). */
+TL_API mqd_t __mq_open_2(const char *name, int oflag)
+{
+    return opened(REAL(__mq_open_2)(name, oflag), oflag, (uintptr_t)__builtin_return_address(0));
 }
 
 TL_API int mq_close(mqd_t q)
@@ -50,8 +63,7 @@ TL_API int mq_close(mqd_t q)
     if (!tl_bypass() && rc == 0) {
         TL_KEEP_ERRNO;
         tl_guard++;
-        tl_fd_set(q, TL_FD_UNKNOWN);
-        tl_resource_closed(q);
+        tl_fd_closed(q);
         tl_held_drop(TL_HELD_MQ_NOTIFY, (uintptr_t)q);
         tl_guard--;
     }
@@ -86,7 +98,7 @@ static inline tl_state queue_state(mqd_t q, tl_state state)
         return TL_RUNNING;
     if (state == TL_MQ_SEND && (key = tl_fd_waker_key(q)))
         tl_waker_note(key);
-    return tl_fd_kind(q) == TL_FD_MQUEUE ? state : TL_RUNNING;
+    return tl_fd_waits(q) == TL_FD_OTHER ? TL_RUNNING : state;
 }
 
 TL_API int mq_send(mqd_t q, const char *msg, size_t len, unsigned prio)
@@ -106,7 +118,7 @@ TL_API int mq_timedsend(mqd_t q, const char *msg, size_t len, unsigned prio,
     if (state == TL_RUNNING)
         return REAL(mq_timedsend)(q, msg, len, prio, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin_until(&wait, state, TL_OBJ_FD, (uintptr_t)q, true);
+    tl_wait_begin_timed(&wait, state, TL_OBJ_FD, (uintptr_t)q, true);
     return REAL(mq_timedsend)(q, msg, len, prio, t);
 }
 
@@ -127,7 +139,7 @@ TL_API ssize_t mq_timedreceive(mqd_t q, char *msg, size_t len, unsigned *prio,
     if (state == TL_RUNNING)
         return REAL(mq_timedreceive)(q, msg, len, prio, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin_until(&wait, state, TL_OBJ_FD, (uintptr_t)q, true);
+    tl_wait_begin_timed(&wait, state, TL_OBJ_FD, (uintptr_t)q, true);
     return REAL(mq_timedreceive)(q, msg, len, prio, t);
 }
 
@@ -142,7 +154,7 @@ TL_API int tl_timer_create(clockid_t clock, struct sigevent *ev, timer_t *timer)
     TL_KEEP_ERRNO;
     tl_timer_helper_after(searching, rc == 0);
     if (rc == 0) {
-        made(TL_RES_TIMER, (uintptr_t)*timer, (uintptr_t)__builtin_return_address(0));
+        tl_timer_made(*timer, made_at((uintptr_t)__builtin_return_address(0)));
         /* The kernel keeps the value (as /proc/self/timers shows, where it can be read) */
         if (ev && ev->sigev_notify != SIGEV_NONE) {
             tl_guard++;
@@ -159,7 +171,7 @@ TL_API int tl_timer_delete(timer_t timer)
     if (!tl_bypass() && rc == 0) {
         TL_KEEP_ERRNO;
         tl_guard++;
-        tl_resource_remove(TL_RES_TIMER, (uintptr_t)timer);
+        tl_timer_deleted(timer);
         tl_held_drop(TL_HELD_TIMER, (uintptr_t)timer);
         tl_guard--;
     }

@@ -10,21 +10,39 @@
 
 #include "core/signals.h"
 
-TL_API __attribute__((no_sanitize_address)) int sigaction(int sig, const struct sigaction *act,
-                                                          struct sigaction *old)
+/* sigaction for a signal the library watches. */
+static __attribute__((no_sanitize_address)) int install(int sig, const struct sigaction *act,
+                                                        struct sigaction *old)
 {
-    int rc = REAL(sigaction)(sig, act, old);
-    if (act && rc == 0 && !tl_guard && tl_signal_watched(sig))
-        tl_signal_installed(sig, act->sa_handler);
+    const struct sigaction *installed = tl_signal_request(sig, act);
+    int rc = REAL(sigaction)(sig, installed, old);
+    if (rc == 0) {
+        if (old)
+            tl_signal_shown(sig, old);
+        if (installed)
+            tl_signal_installed(sig, installed->sa_handler);
+    }
     return rc;
 }
 
+TL_API __attribute__((no_sanitize_address)) int sigaction(int sig, const struct sigaction *act,
+                                                          struct sigaction *old)
+{
+    if (tl_guard || !tl_signal_watched(sig))
+        return REAL(sigaction)(sig, act, old);
+    return install(sig, act, old);
+}
+
+/* signal() is sigaction with BSD semantics, as glibc's: SA_RESTART, and the signal blocked while
+   its handler runs. A signal we watch takes that path, so that the two agree. */
 TL_API __attribute__((no_sanitize_address)) sighandler_t signal(int sig, sighandler_t handler)
 {
-    sighandler_t rc = REAL(signal)(sig, handler);
-    if (rc != SIG_ERR && !tl_guard && tl_signal_watched(sig))
-        tl_signal_installed(sig, handler);
-    return rc;
+    if (tl_guard || !tl_signal_watched(sig))
+        return REAL(signal)(sig, handler);
+    struct sigaction act = {.sa_handler = handler, .sa_flags = SA_RESTART}, old;
+    sigemptyset(&act.sa_mask);
+    sigaddset(&act.sa_mask, sig);
+    return install(sig, &act, &old) == 0 ? old.sa_handler : SIG_ERR;
 }
 
 /* Before the wait: a signal that comes meanwhile is the program's. */

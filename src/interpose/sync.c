@@ -1,4 +1,4 @@
-/* Wrappers of the waits on synchronisation objects and of sleeps.
+/* Wrappers of the waits on synchronisation objects and of sleeps, POSIX's and C11's.
 
    Only a lock that makes the thread wait is recorded: a mutex whose lock word reads free goes
    straight to the real lock, so that an uncontended lock costs one load. A mutex taken in the
@@ -26,7 +26,7 @@ TL_API int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const s
     if (tl_bypass())
         return REAL(pthread_cond_timedwait)(c, m, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin_until(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c, true);
+    tl_wait_begin_timed(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c, true);
     return REAL(pthread_cond_timedwait)(c, m, t);
 }
 
@@ -36,7 +36,7 @@ TL_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid
     if (tl_bypass())
         return REAL(pthread_cond_clockwait)(c, m, clock, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin_until(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c, true);
+    tl_wait_begin_timed(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c, true);
     return REAL(pthread_cond_clockwait)(c, m, clock, t);
 }
 
@@ -71,6 +71,47 @@ TL_API int pthread_cond_destroy(pthread_cond_t *c)
     return rc;
 }
 
+/* ---- C11's condition variables: glibc's cnd_* reach nptl inside libc, past pthread_cond_* ---- */
+
+TL_API int cnd_wait(cnd_t *c, mtx_t *m)
+{
+    if (tl_bypass())
+        return REAL(cnd_wait)(c, m);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c);
+    return REAL(cnd_wait)(c, m);
+}
+
+TL_API int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict t)
+{
+    if (tl_bypass())
+        return REAL(cnd_timedwait)(c, m, t);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin_timed(&wait, TL_COND_WAIT, TL_OBJ_ADDR, (uintptr_t)c, true);
+    return REAL(cnd_timedwait)(c, m, t);
+}
+
+TL_API int cnd_signal(cnd_t *c)
+{
+    if (!tl_bypass())
+        tl_waker_note((uintptr_t)c);
+    return REAL(cnd_signal)(c);
+}
+
+TL_API int cnd_broadcast(cnd_t *c)
+{
+    if (!tl_bypass())
+        tl_waker_note((uintptr_t)c);
+    return REAL(cnd_broadcast)(c);
+}
+
+TL_API int cnd_init(cnd_t *c)
+{
+    if (!tl_bypass())
+        tl_wakers_forget((uintptr_t)c);
+    return REAL(cnd_init)(c);
+}
+
 /* ---- mutexes and rwlocks: not cancellation points ---- */
 
 TL_API int pthread_mutex_lock(pthread_mutex_t *m)
@@ -87,7 +128,7 @@ TL_API int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
     if (tl_bypass() || !tl_glibc_mutex_held(m))
         return REAL(pthread_mutex_timedlock)(m, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin_until(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m, true);
+    tl_wait_begin_timed(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m, true);
     return REAL(pthread_mutex_timedlock)(m, t);
 }
 
@@ -96,8 +137,26 @@ TL_API int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const st
     if (tl_bypass() || !tl_glibc_mutex_held(m))
         return REAL(pthread_mutex_clocklock)(m, clock, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin_until(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m, true);
+    tl_wait_begin_timed(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m, true);
     return REAL(pthread_mutex_clocklock)(m, clock, t);
+}
+
+TL_API int mtx_lock(mtx_t *m)
+{
+    if (tl_bypass() || TL_LIKELY(!tl_glibc_mutex_held(tl_glibc_mtx(m))))
+        return REAL(mtx_lock)(m);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m);
+    return REAL(mtx_lock)(m);
+}
+
+TL_API int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict t)
+{
+    if (tl_bypass() || !tl_glibc_mutex_held(tl_glibc_mtx(m)))
+        return REAL(mtx_timedlock)(m, t);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin_timed(&wait, TL_MUTEX_LOCK, TL_OBJ_ADDR, (uintptr_t)m, true);
+    return REAL(mtx_timedlock)(m, t);
 }
 
 /* The six rwlock waits: for reading or writing, plain, with a deadline, or with a clock. */
@@ -118,8 +177,10 @@ static int rwlock_real(bool write, deadline_kind how, pthread_rwlock_t *l, clock
     return EINVAL;
 }
 
-static int rwlock_lock(bool write, deadline_kind how, pthread_rwlock_t *l, clockid_t clock,
-                       const struct timespec *t)
+/* Inlined into each wrapper, for the wait's site (core/wait.h). */
+static inline __attribute__((always_inline)) int rwlock_lock(bool write, deadline_kind how,
+                                                             pthread_rwlock_t *l, clockid_t clock,
+                                                             const struct timespec *t)
 {
     if (tl_bypass())
         return rwlock_real(write, how, l, clock, t);
@@ -127,7 +188,7 @@ static int rwlock_lock(bool write, deadline_kind how, pthread_rwlock_t *l, clock
     if (rc != EBUSY)
         return rc;
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin_until(&wait, write ? TL_RWLOCK_WRITE : TL_RWLOCK_READ, TL_OBJ_ADDR, (uintptr_t)l,
+    tl_wait_begin_timed(&wait, write ? TL_RWLOCK_WRITE : TL_RWLOCK_READ, TL_OBJ_ADDR, (uintptr_t)l,
                         how != PLAIN);
     return rwlock_real(write, how, l, clock, t);
 }
@@ -189,7 +250,7 @@ TL_API int sem_timedwait(sem_t *s, const struct timespec *t)
     if (tl_bypass())
         return REAL(sem_timedwait)(s, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin_until(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s, true);
+    tl_wait_begin_timed(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s, true);
     return REAL(sem_timedwait)(s, t);
 }
 
@@ -198,7 +259,7 @@ TL_API int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *t)
     if (tl_bypass())
         return REAL(sem_clockwait)(s, clock, t);
     tl_wait_scope wait TL_WAIT_SCOPE;
-    tl_wait_begin_until(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s, true);
+    tl_wait_begin_timed(&wait, TL_SEM_WAIT, TL_OBJ_ADDR, (uintptr_t)s, true);
     return REAL(sem_clockwait)(s, clock, t);
 }
 
@@ -224,7 +285,7 @@ TL_API int sem_destroy(sem_t *s)
     return rc;
 }
 
-/* ---- sleeps: glibc's sleep and usleep call nanosleep internally, not through us ---- */
+/* ---- sleeps: glibc's sleep, usleep and thrd_sleep call nanosleep inside libc, not ours ---- */
 
 TL_API int nanosleep(const struct timespec *req, struct timespec *rem)
 {
@@ -261,4 +322,13 @@ TL_API int usleep(useconds_t usec)
     tl_wait_scope wait TL_WAIT_SCOPE;
     tl_wait_begin(&wait, TL_SLEEP, TL_OBJ_NONE, 0);
     return REAL(usleep)(usec);
+}
+
+TL_API int thrd_sleep(const struct timespec *t, struct timespec *rem)
+{
+    if (tl_bypass())
+        return REAL(thrd_sleep)(t, rem);
+    tl_wait_scope wait TL_WAIT_SCOPE;
+    tl_wait_begin(&wait, TL_SLEEP, TL_OBJ_NONE, 0);
+    return REAL(thrd_sleep)(t, rem);
 }

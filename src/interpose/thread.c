@@ -1,6 +1,8 @@
-/* Wrappers of the thread lifecycle: creation, the join family, detach, names. */
+/* Wrappers of the thread lifecycle, POSIX's and C11's: creation, the join family, detach, exit,
+   names. */
 #include "interpose/interpose.h"
 
+#include "core/altstack.h"
 #include "core/helper.h"
 #include "core/registry.h"
 
@@ -10,22 +12,40 @@
 
 static void thread_end(void *t)
 {
+    tl_altstack_take_back();
     tl_thread_ended(t);
     tl_helper_thread_ended();
 }
 
-/* Runs first in every thread we create. The cleanup handler sees the thread end whichever way it
-   ends: return, pthread_exit, or cancellation (both unwind through it). */
-static void *thread_trampoline(void *arg)
+/* Runs first in every thread we create (inlined into each trampoline, the thread's first frame of
+   ours). The cleanup buffer sees the thread end whichever way it ends: a return, or the unwinding
+   of pthread_exit, thrd_exit or a cancellation, which runs it as it leaves the frame (without a
+   setjmp, which would keep this from being inlined). A C11 thread's function returns an int,
+   which glibc keeps as a pointer's worth, as for a thread of its own thrd_create. */
+static inline __attribute__((always_inline)) void *run(tl_thread *t, bool c11)
 {
-    tl_thread *t = arg;
     void *(*start)(void *) = t->start;
     void *start_arg = t->arg, *ret;
+    struct _pthread_cleanup_buffer end;
     tl_thread_started(t, (uintptr_t)__builtin_frame_address(0));
-    pthread_cleanup_push(thread_end, t);
-    ret = start(start_arg);
-    pthread_cleanup_pop(1);
+    tl_altstack_give();
+    _pthread_cleanup_push(&end, thread_end, t);
+    if (c11)
+        ret = (void *)(intptr_t)((int (*)(void *))(void (*)(void))start)(start_arg);
+    else
+        ret = start(start_arg);
+    _pthread_cleanup_pop(&end, 1);
     return ret;
+}
+
+static void *thread_trampoline(void *arg)
+{
+    return run(arg, false);
+}
+
+static int c11_trampoline(void *arg)
+{
+    return (int)(intptr_t)run(arg, true);
 }
 
 static size_t stack_size(const pthread_attr_t *attr)
@@ -44,39 +64,65 @@ static size_t stack_size(const pthread_attr_t *attr)
     return size;
 }
 
-/* pthread_create is a safe point to start the library: a constructor that runs before ours may
-   create threads, and they are tracked. */
-TL_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
-                          void *arg)
+/* The record of a thread about to be created by caller, with its creation stack; NULL when it
+   stays untracked (the library is bypassed, or out of memory). Creating a thread is a safe point
+   to start the library: a constructor that runs before ours may create threads, and they are
+   tracked. */
+static tl_thread *thread_record(const pthread_attr_t *attr, void *(*start)(void *), void *arg,
+                                uintptr_t caller)
 {
     if (!tl_guard)
         tl_start();
     if (tl_bypass())
-        return REAL(pthread_create)(thread, attr, start, arg);
+        return NULL;
     tl_helper_thread_starting();
-    tl_thread *t;
-    {
-        TL_KEEP_ERRNO;
-        int detach = PTHREAD_CREATE_JOINABLE;
-        if (attr)
-            pthread_attr_getdetachstate(attr, &detach);
-        tl_guard++;
-        tl_libunwind_load();
-        t = tl_thread_new(start, arg, detach == PTHREAD_CREATE_DETACHED,
-                          tl_stack_capture((uintptr_t)__builtin_return_address(0)));
-        if (t)
-            t->stack_size = stack_size(attr);
-        tl_guard--;
-    }
-    if (!t) /* out of memory: the thread still starts, untracked */
-        return REAL(pthread_create)(thread, attr, start, arg);
-    tl_thread_creating();
-    int rc = REAL(pthread_create)(thread, attr, thread_trampoline, t);
     TL_KEEP_ERRNO;
-    if (rc == 0)
-        tl_thread_publish(t, *thread);
+    int detach = PTHREAD_CREATE_JOINABLE;
+    if (attr)
+        pthread_attr_getdetachstate(attr, &detach);
+    tl_guard++;
+    tl_libunwind_load();
+    tl_thread *t =
+        tl_thread_new(start, arg, detach == PTHREAD_CREATE_DETACHED, tl_stack_capture(caller));
+    if (t) {
+        t->stack_size = stack_size(attr);
+        tl_thread_creating();
+    }
+    tl_guard--;
+    return t;
+}
+
+/* After the real call: the thread is listed under its handle, or its record dropped. */
+static void thread_made(tl_thread *t, bool made, pthread_t handle)
+{
+    TL_KEEP_ERRNO;
+    if (made)
+        tl_thread_publish(t, handle);
     else
         tl_thread_abandon(t);
+}
+
+TL_API int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+                          void *arg)
+{
+    tl_thread *t = thread_record(attr, start, arg, (uintptr_t)__builtin_return_address(0));
+    if (!t)
+        return REAL(pthread_create)(thread, attr, start, arg);
+    int rc = REAL(pthread_create)(thread, attr, thread_trampoline, t);
+    thread_made(t, rc == 0, rc == 0 ? *thread : 0);
+    return rc;
+}
+
+/* glibc's thrd_create calls nptl inside libc, not our pthread_create. Its threads are tracked the
+   same way: a C11 thread is a pthread with an int result. */
+TL_API int thrd_create(thrd_t *thread, thrd_start_t start, void *arg)
+{
+    tl_thread *t = thread_record(NULL, (void *(*)(void *))(void (*)(void))start, arg,
+                                 (uintptr_t)__builtin_return_address(0));
+    if (!t)
+        return REAL(thrd_create)(thread, start, arg);
+    int rc = REAL(thrd_create)(thread, c11_trampoline, t);
+    thread_made(t, rc == thrd_success, rc == thrd_success ? *thread : 0);
     return rc;
 }
 
@@ -87,6 +133,14 @@ TL_API void pthread_exit(void *ret)
     if (!tl_bypass())
         tl_helper_main_exits();
     REAL(pthread_exit)(ret);
+    __builtin_unreachable();
+}
+
+TL_API void thrd_exit(int ret)
+{
+    if (!tl_bypass())
+        tl_helper_main_exits();
+    REAL(thrd_exit)(ret);
     __builtin_unreachable();
 }
 
@@ -107,10 +161,11 @@ TL_API int prctl(int option, ...)
 
 /* ---- join and detach ---- */
 
-typedef enum { JOIN, TRYJOIN, TIMEDJOIN, CLOCKJOIN } join_kind;
+typedef enum { JOIN, TRYJOIN, TIMEDJOIN, CLOCKJOIN, C11JOIN } join_kind;
 typedef struct join_call {
     join_kind kind;
     void **ret;
+    int *c11_ret;
     clockid_t clock;
     const struct timespec *abstime;
 } join_call;
@@ -119,6 +174,7 @@ static int call_join(pthread_t th, const join_call *c)
 {
     switch (c->kind) {
     case JOIN: return REAL(pthread_join)(th, c->ret);
+    case C11JOIN: return REAL(thrd_join)(th, c->c11_ret);
     case TRYJOIN: return REAL(pthread_tryjoin_np)(th, c->ret);
     case TIMEDJOIN: return REAL(pthread_timedjoin_np)(th, c->ret, c->abstime);
     case CLOCKJOIN: return REAL(pthread_clockjoin_np)(th, c->ret, c->clock, c->abstime);
@@ -134,8 +190,9 @@ static void release_held(void *t)
 
 /* The record is held across the real join: the moment the join returns, glibc may hand the same
    pthread_t to a new thread, so the record cannot be looked up again afterwards. A cancelled join
-   lets go of it through the cleanup buffer, which glibc runs as the cancellation leaves the frame. */
-static int join(pthread_t th, const join_call *c)
+   lets go of it through the cleanup buffer, which glibc runs as the cancellation leaves the frame.
+   Inlined into each wrapper, for the wait's site (core/wait.h). */
+static inline __attribute__((always_inline)) int join(pthread_t th, const join_call *c)
 {
     if (tl_bypass())
         return call_join(th, c);
@@ -145,7 +202,8 @@ static int join(pthread_t th, const join_call *c)
     int rc;
     {
         tl_wait_scope wait TL_WAIT_SCOPE;
-        tl_wait_begin_until(&wait, TL_JOIN, TL_OBJ_THREAD, (uintptr_t)th, c->kind != JOIN);
+        tl_wait_begin_timed(&wait, TL_JOIN, TL_OBJ_THREAD, (uintptr_t)th,
+                            c->kind == TIMEDJOIN || c->kind == CLOCKJOIN);
         rc = call_join(th, c);
     }
     _pthread_cleanup_pop(&cancel, 0);
@@ -179,18 +237,37 @@ TL_API int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clock,
                 &(join_call){.kind = CLOCKJOIN, .ret = ret, .clock = clock, .abstime = abstime});
 }
 
-TL_API int pthread_detach(pthread_t th)
+/* thrd_success is 0, as a join's success is (the C11 calls return it, not errno). */
+_Static_assert(thrd_success == 0, "a C11 join or detach succeeds as a pthread one does");
+
+TL_API int thrd_join(thrd_t th, int *ret)
+{
+    return join(th, &(join_call){.kind = C11JOIN, .c11_ret = ret});
+}
+
+/* pthread_detach, or C11's thrd_detach: both return 0 on success. */
+static int detach(pthread_t th, bool c11)
 {
     if (tl_bypass())
-        return REAL(pthread_detach)(th);
+        return c11 ? REAL(thrd_detach)(th) : REAL(pthread_detach)(th);
     tl_thread *t = tl_thread_hold(th);
-    int rc = REAL(pthread_detach)(th);
+    int rc = c11 ? REAL(thrd_detach)(th) : REAL(pthread_detach)(th);
     TL_KEEP_ERRNO;
     if (t && rc == 0)
         tl_thread_detached(t);
     else
         release_held(t);
     return rc;
+}
+
+TL_API int pthread_detach(pthread_t th)
+{
+    return detach(th, false);
+}
+
+TL_API int thrd_detach(thrd_t th)
+{
+    return detach(th, true);
 }
 
 TL_API int pthread_setname_np(pthread_t th, const char *name)

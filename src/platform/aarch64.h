@@ -8,16 +8,35 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/ucontext.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
 typedef unw_context_t tl_cpu_context;
 
+/* libunwind's aarch64 context is its own, smaller than a ucontext_t, but libunwind.so reads it at
+   the offsets of the kernel's ucontext (its src/aarch64/offsets.h: the general registers at 0xb0
+   + 8, sp at 0xb0 + 0x100, pc at 0xb0 + 0x108); glibc's ucontext_t has them there too, which
+   tl_cpu_from_signal relies on. */
+#define TL_CPU_MC(ctx) (((tl_cpu_context *)(ctx))->uc_mcontext)
+_Static_assert(offsetof(unw_context_t, uc_mcontext) == 0xb0, "libunwind: mcontext at 0xb0");
+_Static_assert(offsetof(unw_context_t, uc_mcontext.regs) == 0xb0 + 0x8, "libunwind: x0 at 0x8");
+_Static_assert(offsetof(unw_context_t, uc_mcontext.sp) == 0xb0 + 0x100, "libunwind: sp at 0x100");
+_Static_assert(offsetof(unw_context_t, uc_mcontext.pc) == 0xb0 + 0x108, "libunwind: pc at 0x108");
+_Static_assert(offsetof(ucontext_t, uc_mcontext.regs) == offsetof(unw_context_t, uc_mcontext.regs),
+               "glibc's ucontext: registers where libunwind's are");
+_Static_assert(offsetof(ucontext_t, uc_mcontext.sp) == offsetof(unw_context_t, uc_mcontext.sp) &&
+                   offsetof(ucontext_t, uc_mcontext.pc) ==
+                       offsetof(unw_context_t, uc_mcontext.pc) &&
+                   offsetof(ucontext_t, uc_mcontext.pstate) ==
+                       offsetof(unw_context_t, uc_mcontext.pstate),
+               "glibc's ucontext: sp, pc and pstate where libunwind's are");
+
 /* DWARF register numbers (DWARF for the Arm 64-bit Architecture, 4.1). The return address is
    the link register's column: a frame that has not saved it still holds it in x30. */
 enum { TL_DWARF_FP = 29, TL_DWARF_SP = 31, TL_DWARF_RA = 30, TL_DWARF_LR = 30 };
 
-#define TL_CPU_MC(ctx) (((tl_cpu_context *)(ctx))->uc_mcontext)
 static inline uintptr_t tl_cpu_ip(const tl_cpu_context *c)
 {
     return (uintptr_t)c->uc_mcontext.pc;
@@ -64,6 +83,20 @@ static inline void tl_cpu_saved(const tl_cpu_context *c, uintptr_t out[TL_CPU_SA
           [sp] "i"(offsetof(__typeof__(TL_CPU_MC(ctx)), sp)),                                      \
           [r19] "i"(offsetof(__typeof__(TL_CPU_MC(ctx)), regs) + 19 * 8)                           \
         : "x16", "memory")
+
+/* The registers a signal interrupted, from its handler's third argument (the kernel's ucontext,
+   glibc's ucontext_t): the general registers, sp, pc and pstate, which libunwind's context holds
+   at the same offsets. Safe in a handler. */
+static inline void tl_cpu_from_signal(tl_cpu_context *c, const void *ucontext)
+{
+    const mcontext_t *mc = &((const ucontext_t *)ucontext)->uc_mcontext;
+    memset(c, 0, sizeof *c);
+    memcpy(&c->uc_mcontext, mc, offsetof(mcontext_t, pstate) + sizeof mc->pstate);
+}
+
+/* A variadic call passes integer arguments where a call of as many named ones would (AAPCS64 as
+   Linux follows it: x0-x7, then the stack), so a wrapper of a variadic function may take them
+   named (syscall(), interpose/syscall.c). */
 
 /* A system call without libc: no errno, no interposed syscall(), safe in a signal handler.
    Returns the kernel's result, -errno on failure. */

@@ -1,6 +1,8 @@
 /* What threadleak knows of glibc's ABI.
 
    - Symbol versions: functions whose ABI changed are bound at the version programs link against.
+   - Entry points programs reach glibc through besides the plain functions: _FORTIFY_SOURCE's
+     checked ones, C11's threads, syscall() and how it passes arguments on.
    - Lock words: who holds a lock, read from the public structures' fields that glibc's static
      initialisers (PTHREAD_MUTEX_INITIALIZER and the like) fix, so they are ABI on every platform:
      the mutex's lock word and owner tid, the rwlock's writer tid. The static assertions pin the
@@ -8,12 +10,15 @@
 #ifndef TL_PLATFORM_GLIBC_H
 #define TL_PLATFORM_GLIBC_H
 
+#include <mqueue.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <threads.h>
+#include <unistd.h> /* socklen_t */
 
 #if defined(__x86_64__)
 /* pthread_cond_* exist twice: GLIBC_2.2.5, the ABI of LinuxThreads, and GLIBC_2.3.2. */
@@ -37,6 +42,47 @@
 #define TL_GLIBC_EXPORT_TIMER(fn)                                                                  \
     extern __typeof__(fn) fn __attribute__((alias("tl_" #fn), visibility("default")));
 #endif
+
+/* glibc's syscall() hands the kernel its number and six arguments, however many the call takes
+   (sysdeps/unix/sysv/linux/x86_64/syscall.S takes the sixth from the stack, aarch64's from x6):
+   a wrapper reads six and passes six on. */
+enum { TL_GLIBC_SYSCALL_ARGS = 6 };
+
+/* _FORTIFY_SOURCE's checked entry points, which fortified programs call instead of read, recv,
+   recvfrom, poll and ppoll (and __mq_open_2 instead of a two-argument mq_open): each checks the
+   buffer's size, then calls the plain function inside libc, past any interposer. glibc declares
+   them only to fortified builds. A fortified select is plain select: only FD_SET and its kin
+   become checks (__fdelt_chk), which do not wait. */
+#if !defined(__USE_FORTIFY_LEVEL) || __USE_FORTIFY_LEVEL == 0
+struct pollfd;
+struct sockaddr;
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *__restrict buf, size_t n, size_t buflen, int flags,
+                       struct sockaddr *__restrict addr, socklen_t *__restrict addr_len);
+int __poll_chk(struct pollfd *fds, unsigned long n, int timeout, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, unsigned long n, const struct timespec *timeout,
+                const __sigset_t *mask, size_t fdslen);
+mqd_t __mq_open_2(const char *name, int oflag);
+#endif
+
+/* epoll_pwait2 came with glibc 2.35; on 2.34 a program cannot link against it, and the wrapper's
+   real function is then missing. */
+#if !__GLIBC_PREREQ(2, 35)
+struct epoll_event;
+int epoll_pwait2(int epfd, struct epoll_event *events, int max, const struct timespec *timeout,
+                 const __sigset_t *mask);
+#endif
+
+/* C11's threads are nptl's: thrd_t is a pthread_t, mtx_t and cnd_t are a pthread_mutex_t and a
+   pthread_cond_t (nptl/mtx_lock.c, cnd_wait.c cast them), so lock words and owners read alike. */
+_Static_assert(sizeof(thrd_t) == sizeof(pthread_t), "C11 thrd_t is a pthread_t");
+_Static_assert(sizeof(mtx_t) == sizeof(pthread_mutex_t), "C11 mtx_t is a pthread_mutex_t");
+_Static_assert(sizeof(cnd_t) == sizeof(pthread_cond_t), "C11 cnd_t is a pthread_cond_t");
+static inline pthread_mutex_t *tl_glibc_mtx(mtx_t *m)
+{
+    return (pthread_mutex_t *)m;
+}
 
 _Static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0, "glibc mutex: lock word first");
 _Static_assert(offsetof(pthread_mutex_t, __data.__kind) == 16, "glibc mutex: kind at 16");

@@ -1,7 +1,8 @@
-/* The platform layer: everything threadleak knows of the CPU and of glibc's ABI, so that no other
-   file names a register, a private field of a lock or a symbol version. One header per CPU
-   (x86_64.h, aarch64.h) and one for glibc; each states the layouts it relies on as static
-   assertions, so that a platform that differs fails to compile with a message, not to run. */
+/* The platform layer: everything threadleak knows of the CPU, of glibc's ABI and of the kernel's,
+   so that no other file names a register, a private field of a lock, a symbol version or a system
+   call's arguments. One header per CPU (x86_64.h, aarch64.h), one for glibc, one for the kernel
+   (linux.h); each states the layouts it relies on as static assertions, so that a platform that
+   differs fails to compile with a message, not to run. */
 #ifndef TL_PLATFORM_H
 #define TL_PLATFORM_H
 
@@ -21,5 +22,6 @@
 #endif
 
 #include "platform/glibc.h"
+#include "platform/linux.h"
 
 #endif

@@ -7,6 +7,7 @@
 #define TL_PLATFORM_X86_64_H
 
 #include <stdint.h>
+#include <string.h>
 #include <sys/ucontext.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -66,6 +67,18 @@ static inline void tl_cpu_saved(const tl_cpu_context *c, uintptr_t out[TL_CPU_SA
                        [bp] "i"(REG_RBP * 8), [bx] "i"(REG_RBX * 8), [r12] "i"(REG_R12 * 8),       \
                        [r13] "i"(REG_R13 * 8), [r14] "i"(REG_R14 * 8), [r15] "i"(REG_R15 * 8)      \
                      : "rax", "memory")
+
+/* The registers a signal interrupted, from its handler's third argument (the kernel's ucontext,
+   whose layout matches glibc's up to and including the general registers). Safe in a handler. */
+static inline void tl_cpu_from_signal(tl_cpu_context *c, const void *ucontext)
+{
+    memset(c, 0, sizeof *c);
+    memcpy(TL_CPU_GREGS(c), ((const ucontext_t *)ucontext)->uc_mcontext.gregs, sizeof(gregset_t));
+}
+
+/* A variadic call passes integer arguments where a call of as many named ones would (System V
+   AMD64 ABI, 3.5.7: it only adds %al), so a wrapper of a variadic function may take them named
+   (syscall(), interpose/syscall.c). */
 
 /* A system call without libc: no errno, no interposed syscall(), safe in a signal handler.
    Returns the kernel's result, -errno on failure. */

@@ -9,8 +9,10 @@
 #include "core/fdtable.h"
 #include "core/options.h"
 #include "platform/platform.h"
+#include "report/reach.h"
 #include "report/unwind.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -50,7 +52,9 @@ static void wait_object(const tl_wait *w, char *buf, size_t len)
     switch (w->kind) {
     case TL_OBJ_NONE: buf[0] = 0; break;
     case TL_OBJ_ADDR: snprintf(buf, len, "0x%lx", (unsigned long)w->object); break;
-    case TL_OBJ_FD: snprintf(buf, len, "fd %d", (int)w->object); break;
+    case TL_OBJ_FD:
+    case TL_OBJ_FD_UNLEARNT: snprintf(buf, len, "fd %d", (int)w->object); break;
+    case TL_OBJ_IO_URING: snprintf(buf, len, "io_uring fd %d", (int)w->object); break;
     case TL_OBJ_THREAD:
         if ((target = tl_registry_tid_of((pthread_t)w->object)))
             snprintf(buf, len, "tid %d", (int)target);
@@ -61,14 +65,14 @@ static void wait_object(const tl_wait *w, char *buf, size_t len)
 }
 
 /* Whom a waiting thread waits for, as far as the object tells: a mutex's owner, a rwlock's writer,
-   the joined thread; and for a condition variable, semaphore, pipe or queue, who has woken it
-   before; and whether the object says it is shared with other processes. The thread is pinned in
-   its wait, so the object is alive. */
+   the joined thread; and for a condition variable, semaphore, futex word, pipe or queue, who has
+   woken it before; and whether the object says it is shared with other processes. The thread is
+   pinned in its wait, so the object is alive. */
 static void wait_target(const tl_wait *w, tl_row *r)
 {
     uintptr_t key;
     r->nwakers = -1;
-    r->deadline = w->deadline;
+    r->timed = w->timed;
     switch (w->state) {
     case TL_MUTEX_LOCK:
         r->waits_for = tl_glibc_mutex_owner((pthread_mutex_t *)w->object);
@@ -83,6 +87,10 @@ static void wait_target(const tl_wait *w, tl_row *r)
     case TL_JOIN: r->waits_for = tl_registry_tid_of((pthread_t)w->object); break;
     case TL_BARRIER_WAIT:
         r->shared = tl_glibc_barrier_shared((pthread_barrier_t *)w->object);
+        break;
+    case TL_FUTEX_WAIT:
+        if (w->kind == TL_OBJ_ADDR) /* else a futex_waitv whose words could not be read */
+            r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker);
         break;
     case TL_COND_WAIT:
         r->shared = tl_glibc_cond_shared((pthread_cond_t *)w->object);
@@ -102,6 +110,19 @@ static void wait_target(const tl_wait *w, tl_row *r)
     }
 }
 
+/* A read or write on a descriptor whose kind was not learnt when it began: a pipe's, a socket's,
+   or a wait on anything else (a terminal, say). The thread is pinned in the call, so the
+   descriptor is the one it waits on, unless another thread closed it and got its number back. */
+static tl_state fd_state(const tl_wait *w)
+{
+    bool out = w->state == TL_PIPE_WRITE;
+    switch (tl_fd_kind((int)w->object) & TL_FD_KIND) {
+    case TL_FD_PIPE: return w->state;
+    case TL_FD_SOCKET: return out ? TL_SOCKET_WRITE : TL_SOCKET_READ;
+    default: return TL_WAITING;
+    }
+}
+
 /* The unwinder, made at the first wait to unwind: it reads the modules' rules through the
    report's symbolizer. Made before a thread is pinned, so that no thread waits for its making. */
 static tl_unwinder *unwinder(tl_report *rep, tl_unwinder **u)
@@ -118,20 +139,21 @@ static void reach_wait(const tl_wait *w, const tl_row *r, tl_reach_thread *rt)
     rt->record = w;
     rt->state = w->state;
     rt->object = w->object;
-    rt->deadline = w->deadline;
+    rt->timed = w->timed;
     rt->shared = r->shared;
     rt->since_ns = w->since_ns;
     rt->sp = tl_cpu_sp(&w->ctx);
     tl_cpu_saved(&w->ctx, rt->regs);
 }
 
-/* The state of a live thread that is waiting in a wrapper, with the stack of that wait. */
+/* The state of a live thread that is waiting in a wrapper, with the stack of that wait, and what
+   the scan needs of it. */
 static void read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_reach_thread *rt, tl_unwinder **u)
 {
     tl_wait *w = &t->wait;
     if (atomic_load(&w->phase) != TL_WAIT_BLOCKED || !unwinder(rep, u) || !tl_wait_pin(w))
         return;
-    r->state = w->state;
+    r->state = w->kind == TL_OBJ_FD_UNLEARNT ? fd_state(w) : w->state;
     r->since_ns = w->since_ns;
     wait_object(w, r->object, sizeof r->object);
     wait_target(w, r);
@@ -140,12 +162,27 @@ static void read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_reach_thread *
     tl_wait_unpin(w);
 }
 
-/* The registry's threads as rows, into rows (room for n), waits unwound; and what the scan needs
-   of each, into rt. */
-static size_t registry_rows(tl_report *rep, tl_thread **threads, size_t n, tl_row *rows,
-                            tl_reach_thread *rt)
+/* The thread that received a fatal signal: the stack the signal interrupted, which stands still
+   while the thread waits in the handler for this report. */
+static void fatal_stack(tl_report *rep, tl_row *r, uintptr_t stack_top, size_t stack_size,
+                        tl_unwinder **u)
 {
-    tl_unwinder *u = NULL;
+    r->fatal_signal = rep->fatal->sig;
+    if (unwinder(rep, u))
+        r->blocked_at = tl_unwind_signal(*u, &rep->fatal->ctx, stack_top, stack_size);
+}
+
+static bool is_fatal(const tl_report *rep, pid_t tid)
+{
+    return rep->fatal && rep->fatal->tid == tid;
+}
+
+/* The registry's threads as rows, into rows (room for n), waits unwound, and what the scan needs
+   of each, into rt; not the waits of threads a name: rule hides (a runtime's own), which would
+   cost a report its symbols for nothing (the scan takes them as unseen). */
+static size_t registry_rows(tl_report *rep, const tl_filter *f, tl_thread **threads, size_t n,
+                            tl_row *rows, tl_reach_thread *rt, tl_unwinder **u)
+{
     uint64_t deadline = tl_now_ns() + 50000000;
     for (size_t i = 0; i < n; i++) {
         tl_thread *t = threads[i];
@@ -159,19 +196,20 @@ static size_t registry_rows(tl_report *rep, tl_thread **threads, size_t n, tl_ro
         r->created_at = t->created_at;
         r->state = exited ? TL_EXITED_UNJOINED : TL_RUNNING;
         r->since_ns = exited ? t->exited_ns : 0;
+        r->suppressed =
+            tl_rules_match_name(f->rules[0], r->name) || tl_rules_match_name(f->rules[1], r->name);
         rt[i] = (tl_reach_thread){.tid = r->tid,
                                   .role = exited ? TL_THREAD_ENDED : TL_THREAD_UNSEEN,
                                   .handle = (uintptr_t)t->handle,
                                   .stack_size = t->stack_size};
-        if (exited) {
-            tl_ended e;
-            if (r->tid && tl_registry_ended(r->tid, &e))
-                rt[i].sp = e.sp;
-        } else {
-            read_wait(rep, t, r, &rt[i], &u);
-        }
+        tl_ended e;
+        if (exited && r->tid && tl_registry_ended(r->tid, &e))
+            rt[i].sp = e.sp;
+        if (!exited && !r->suppressed)
+            read_wait(rep, t, r, &rt[i], u);
+        if (is_fatal(rep, r->tid))
+            fatal_stack(rep, r, t->stack_top, t->stack_size, u);
     }
-    tl_unwinder_free(u);
     return n;
 }
 
@@ -197,8 +235,9 @@ static void apply_filter(tl_report *r, const tl_filter *f)
     size_t kept = 0;
     for (size_t i = 0; i < r->nrows; i++) {
         const tl_row *row = &r->rows[i];
-        if (in_baseline(f, row) || tl_rules_match(f->rules[0], r, row) ||
-            tl_rules_match(f->rules[1], r, row))
+        if (!row->fatal_signal &&
+            (row->suppressed || in_baseline(f, row) || tl_rules_match(f->rules[0], r, row) ||
+             tl_rules_match(f->rules[1], r, row)))
             r->threads_total--;
         else
             r->rows[kept++] = *row;
@@ -215,6 +254,8 @@ static int row_cmp(const void *a, const void *b)
         return (int)x->verdict - (int)y->verdict;
     if (x->untracked != y->untracked)
         return (int)x->untracked - (int)y->untracked;
+    if (x->fatal_signal != y->fatal_signal)
+        return x->fatal_signal - y->fatal_signal;
     if (x->blocked_at != y->blocked_at)
         return (uintptr_t)x->blocked_at < (uintptr_t)y->blocked_at ? -1 : 1;
     if (x->created_at != y->created_at)
@@ -225,7 +266,8 @@ static int row_cmp(const void *a, const void *b)
 static bool same_group(const tl_row *x, const tl_row *y)
 {
     return x->state == y->state && x->verdict == y->verdict && x->untracked == y->untracked &&
-           x->blocked_at == y->blocked_at && x->created_at == y->created_at;
+           x->fatal_signal == y->fatal_signal && x->blocked_at == y->blocked_at &&
+           x->created_at == y->created_at;
 }
 
 static int group_cmp(const void *a, const void *b)
@@ -282,11 +324,12 @@ static void unseen(const tl_row *row, tl_reach_thread *rt)
 }
 
 /* A tracked thread's row: the registry knows it; the kernel is asked only what a thread with no
-   recorded wait is doing. One that has finished may still be running glibc's thread exit (key
-   destructors among it): the scan cannot see into it then. */
+   recorded wait is doing (not the one in the fatal signal's handler: it waits there for us). One
+   that has finished may still be running glibc's thread exit (key destructors among it): the scan
+   cannot see into it then. */
 static void refine_tracked(tl_row *row, tl_task *task, tl_reach_thread *rt)
 {
-    if (row->state == TL_RUNNING)
+    if (row->state == TL_RUNNING && !row->fatal_signal)
         kernel_state(row, task && tl_proc_task(row->tid, task) ? task : NULL);
     if (rt->role == TL_THREAD_UNSEEN)
         unseen(row, rt);
@@ -299,92 +342,49 @@ static void refine_tracked(tl_row *row, tl_task *task, tl_reach_thread *rt)
     }
 }
 
-/* The threads of ours that ended lately, by tid: a thread that ended (its start routine returned)
-   can still be in /proc for a moment, running glibc's thread exit. */
-typedef struct ended {
-    tl_ended *all;
-    size_t n;
-    int64_t boot_offset; /* CLOCK_BOOTTIME less CLOCK_MONOTONIC: /proc's start times are boot's */
-} ended;
-
-static void ended_load(ended *e)
+/* Whether a task is gone, or goes within 200 ms. */
+static bool gone_soon(tl_task *task)
 {
-    struct timespec boot, mono;
-    e->n = tl_registry_ended_all(&e->all);
-    qsort(e->all, e->n, sizeof *e->all, tl_tid_cmp);
-    clock_gettime(CLOCK_BOOTTIME, &boot);
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    e->boot_offset =
-        (int64_t)(boot.tv_sec - mono.tv_sec) * 1000000000 + boot.tv_nsec - mono.tv_nsec;
+    for (long ms = 1; ms <= 128; ms *= 2) {
+        nanosleep(&(struct timespec){0, ms * 1000000}, NULL);
+        if (!tl_proc_task(task->tid, task) || task->state == 'Z' || task->state == 'X')
+            return true;
+    }
+    return false;
 }
 
-/* The thread of ours that task is, ended but still in /proc: one of that tid that ended after
-   task started (a tid reused later by a new thread started after). */
-static const tl_ended *ended_as(const ended *e, const tl_task *task)
-{
-    tl_ended key = {.tid = task->tid};
-    const tl_ended *hit = e->n ? bsearch(&key, e->all, e->n, sizeof key, tl_tid_cmp) : NULL;
-    if (!hit)
-        return NULL;
-    while (hit > e->all && hit[-1].tid == task->tid)
-        hit--;
-    uint64_t started = task->start * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
-    for (const tl_ended *x = hit; x < e->all + e->n && x->tid == task->tid; x++)
-        if ((int64_t)started <= (int64_t)x->ns + e->boot_offset)
-            return x;
-    return NULL;
-}
-
-/* A thread the library did not make: false when it is gone, or glibc's timer thread. A thread of
-   ours that ended but still runs glibc's thread exit is listed as ours, with what it was. */
+/* A thread the library did not make (or main, when it received the fatal signal): false when it is
+   gone, or glibc's timer thread. A thread we made that has just ended (it is in the registry's list
+   of ends) may still be in the kernel, finishing its exit: for microseconds natively, for
+   milliseconds under an emulator, which tears down its own state of the thread too. It is given
+   the time to go; a task that stays has taken the tid anew, and is reported. */
 static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excluded,
-                          tl_reach_thread *rt, const ended *ends)
+                          tl_reach_thread *rt, tl_unwinder **u)
 {
     if (!tl_proc_task(task->tid, task) || task->state == 'Z' || task->state == 'X')
         return false; /* gone: only its /proc entry lingers */
+    if (tl_registry_exit_time(task->tid) && gone_soon(task))
+        return false;
+    *rt = (tl_reach_thread){.tid = task->tid, .role = TL_THREAD_UNSEEN};
     if (task->tid == r->timer_helper) {
         ++*excluded; /* listed with the timers it serves */
         char in[48];
         tl_proc_wait_object(task->tid, in, sizeof in);
         /* in sigwaitinfo, it holds nothing of the program: its loop starts afresh each time */
-        *rt = (tl_reach_thread){.tid = task->tid, .role = TL_THREAD_UNSEEN};
         if (strcmp(in, "syscall:rt_sigtimedwait") == 0)
             rt->role = TL_THREAD_TIMER_HELPER;
         snprintf(rt->unseen, sizeof rt->unseen, "(glibc's timer thread) runs");
         return false;
     }
-    *row = (tl_row){.tid = task->tid, .start = task->start, .state = TL_RUNNING, .untracked = true};
+    *row = (tl_row){.tid = task->tid, .start = task->start, .state = TL_RUNNING};
+    row->untracked = task->tid != r->pid;
     memcpy(row->name, task->comm, sizeof row->name);
-    *rt = (tl_reach_thread){.tid = task->tid, .role = TL_THREAD_UNSEEN};
-    const tl_ended *e = ended_as(ends, task);
-    if (e) {
-        row->untracked = false;
-        row->finishing = true;
-        row->creator_tid = e->creator_tid;
-        row->created_at = e->created_at;
-        memcpy(row->name, e->name, sizeof row->name);
-        snprintf(row->evidence, sizeof row->evidence,
-                 "its start routine returned; glibc is still ending it (thread-local or key "
-                 "destructors run)");
-        rt->handle = e->handle;
-        rt->stack_size = e->stack_size;
-    }
-    kernel_state(row, task);
+    if (is_fatal(r, task->tid))
+        fatal_stack(r, row, 0, 0, u);
+    else
+        kernel_state(row, task);
     unseen(row, rt);
     return true;
-}
-
-/* Threads of ours that ended but have not left /proc yet are let finish, for at most 50 ms in
-   all: their exit takes microseconds, and a report would otherwise list them. */
-static void let_finish(const ended *ends, const pid_t *tids, size_t n)
-{
-    uint64_t until = tl_now_ns() + 50000000;
-    for (size_t i = 0; i < n && ends->n; i++) {
-        tl_task task = {.tid = tids[i]};
-        while (tl_proc_task(tids[i], &task) && task.state != 'Z' && task.state != 'X' &&
-               ended_as(ends, &task) && tl_now_ns() < until)
-            sched_yield();
-    }
 }
 
 /* The main thread, when it is not the one writing the report: its wait, held and read, if it is
@@ -444,6 +444,29 @@ static void reach_rows(tl_report *r, tl_reach_thread *rt, const size_t *row_of, 
     }
 }
 
+/* The process's argv, from /proc/self/cmdline (as the program may have rewritten it), each argument
+   NUL-terminated; at most 64 KiB of it, whole arguments. NULL when it cannot be read. */
+static char *read_command(size_t *len)
+{
+    enum { MAX = 65536 };
+    char *buf = malloc(MAX);
+    int fd = buf ? open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC) : -1;
+    size_t n = 0;
+    for (ssize_t got = 1; fd >= 0 && got > 0 && n < MAX; n += (size_t)got)
+        if ((got = read(fd, buf + n, MAX - n)) < 0)
+            got = 0;
+    if (fd >= 0)
+        close(fd);
+    while (n && buf[n - 1]) /* a last argument cut short */
+        n--;
+    if (!n) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
 /* A report, collected afresh up to `tries` times while threads move under a scan that takes less
    than RETRY_NS. */
 #define RETRY_NS 250000000ull
@@ -453,6 +476,9 @@ static tl_report *collect(const char *trigger, const tl_filter *filter, int trie
     if (!r)
         return NULL;
     r->trigger = trigger;
+    r->fatal = filter->fatal;
+    clock_gettime(CLOCK_REALTIME, &r->time);
+    r->command = read_command(&r->command_len);
     r->every_thread_leaks = filter->every_thread_leaks;
     r->pid = getpid();
     r->pileup = tl_opt.pileup;
@@ -460,17 +486,15 @@ static tl_report *collect(const char *trigger, const tl_filter *filter, int trie
     pid_t *tids;
     tl_registry_settle();
     size_t ntasks = tl_proc_tids(&tids);
-    ended ends;
-    ended_load(&ends);
-    let_finish(&ends, tids, ntasks);
     tl_thread **threads;
     size_t nthreads = tl_registry_hold_all(&threads);
+    tl_unwinder *u = NULL;
     r->rows = calloc(nthreads + ntasks + 1, sizeof *r->rows);
     /* The threads as the scan sees them, and the row each became (SIZE_MAX: none). */
     tl_reach_thread *rt = calloc(nthreads + ntasks + 2, sizeof *rt);
     size_t *row_of = calloc(nthreads + ntasks + 2, sizeof *row_of), nrt = nthreads;
     if (r->rows && rt)
-        r->nrows = registry_rows(r, threads, nthreads, r->rows, rt);
+        r->nrows = registry_rows(r, filter, threads, nthreads, r->rows, rt, &u);
     r->now_ns = tl_now_ns();
     /* Every listed thread, its state 0 (alive, as far as we know) until the kernel is asked. */
     tl_task *task = calloc(ntasks + 1, sizeof *task);
@@ -480,7 +504,7 @@ static tl_report *collect(const char *trigger, const tl_filter *filter, int trie
     free(tids);
     if (!r->rows || !task || !seen || !rt || !row_of) {
         tl_registry_release_all(threads, nthreads);
-        free(ends.all);
+        tl_unwinder_free(u);
         free(rt);
         free(row_of);
         free(seen);
@@ -513,20 +537,20 @@ static tl_report *collect(const char *trigger, const tl_filter *filter, int trie
         if (task[i].tid == caller) {
             excluded++;
             caller_thread(&rt[nrt++], caller, filter, r->pid);
-        } else if (task[i].tid == r->pid) {
+        } else if (task[i].tid == r->pid && !is_fatal(r, r->pid)) {
             excluded++;
             tl_proc_task(task[i].tid, &task[i]);
             main_thread(&rt[nrt++], r->pid, &task[i]);
-        } else if (untracked_row(r, &task[i], &r->rows[kept], &excluded, &rt[nrt], &ends)) {
+        } else if (untracked_row(r, &task[i], &r->rows[kept], &excluded, &rt[nrt], &u)) {
             row_of[nrt++] = kept++;
         } else if (rt[nrt].tid) {
             nrt++; /* glibc's timer thread: no row, but a thread */
         }
     }
+    tl_unwinder_free(u);
     r->nrows = kept;
     r->threads_total = kept + excluded;
     free(seen);
-    free(ends.all);
     if (tl_opt.reach) {
         /* Our thread records are pointed to by glibc's descriptors and our TLS: not the
            program's memory. */
@@ -590,9 +614,21 @@ void tl_report_free(tl_report *r)
 {
     if (!r)
         return;
+    free(r->command);
     tl_symbolizer_free(r->sym);
     free(r->resources);
     free(r->groups);
     free(r->rows);
     free(r);
+}
+
+void tl_report_time(const tl_report *r, char *buf, size_t len)
+{
+    struct tm tm;
+    char date[32];
+    localtime_r(&r->time.tv_sec, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    long offset = tm.tm_gmtoff / 60;
+    snprintf(buf, len, "%s.%03ld%c%02ld:%02ld", date, r->time.tv_nsec / 1000000,
+             offset < 0 ? '-' : '+', labs(offset) / 60, labs(offset) % 60);
 }

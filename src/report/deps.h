@@ -12,14 +12,15 @@
 
 // clang-format off
 #define TL_DW_FUNCTIONS(X)                                                                         \
-    X(dwarf_attr) X(dwarf_attr_integrate) X(dwarf_cfi_addrframe) X(dwarf_filesrc)                 \
-    X(dwarf_formstring) X(dwarf_formudata) X(dwarf_frame_cfa) X(dwarf_frame_info)                 \
-    X(dwarf_frame_register) X(dwarf_getscopes) X(dwarf_getsrcfiles) X(dwarf_tag)                  \
-    X(dwfl_addrmodule) X(dwfl_begin) X(dwfl_build_id_find_debuginfo) X(dwfl_end) X(dwfl_errmsg)  \
-    X(dwfl_lineinfo) X(dwfl_linux_proc_find_elf) X(dwfl_linux_proc_maps_report)                   \
-    X(dwfl_module_addrdie) X(dwfl_module_addrinfo) X(dwfl_module_eh_cfi) X(dwfl_module_getelf)    \
-    X(dwfl_module_getsrc) X(dwfl_module_info) X(dwfl_report_begin) X(dwfl_report_end)             \
-    X(dwfl_standard_find_debuginfo)
+    X(dwarf_attr) X(dwarf_attr_integrate) X(dwarf_cfi_addrframe) X(dwarf_filesrc)                  \
+    X(dwarf_formref_die) X(dwarf_formstring) X(dwarf_formudata) X(dwarf_frame_cfa)                 \
+    X(dwarf_frame_info) X(dwarf_frame_register) X(dwarf_getscopes) X(dwarf_getscopes_die)          \
+    X(dwarf_getsrcfiles) X(dwarf_tag) X(dwfl_addrmodule) X(dwfl_begin)                             \
+    X(dwfl_build_id_find_debuginfo) X(dwfl_end) X(dwfl_errmsg) X(dwfl_lineinfo)                    \
+    X(dwfl_linux_proc_find_elf) X(dwfl_linux_proc_maps_report) X(dwfl_module_addrdie)              \
+    X(dwfl_module_address_section) X(dwfl_module_addrinfo) X(dwfl_module_eh_cfi)                   \
+    X(dwfl_module_getelf) X(dwfl_module_getsrc) X(dwfl_module_info) X(dwfl_report_begin)           \
+    X(dwfl_report_end) X(dwfl_standard_find_debuginfo)
 #define TL_Z_FUNCTIONS(X) X(deflateInit2_) X(deflate) X(deflateEnd)
 // clang-format on
 

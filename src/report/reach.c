@@ -253,7 +253,7 @@ static int candidate_cmp(const void *a, const void *b)
 /* Whether the scan judges thread t's wait. */
 static bool judge(const tl_reach_thread *t)
 {
-    return t->role == TL_THREAD_WAITING && tl_reach_judges(t->state) && !t->deadline && !t->shared;
+    return t->role == TL_THREAD_WAITING && tl_reach_judges(t->state) && !t->timed && !t->shared;
 }
 
 /* Where a judged wait's object lies: a block or a stack (a candidate, to be reached or not), a

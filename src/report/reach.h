@@ -79,7 +79,7 @@ typedef struct tl_reach_thread {
     const tl_wait *record; /* checked again after the scan: the wait must not have moved */
     tl_state state;
     uintptr_t object;
-    bool deadline;
+    bool timed;  /* a deadline ends it: not judged */
     bool shared; /* the object's own words say it is process-shared */
     uint64_t since_ns;
     uintptr_t sp, regs[TL_CPU_SAVED];

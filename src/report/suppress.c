@@ -11,9 +11,12 @@
 #include "core/options.h"
 #include "report/report.h"
 
+#include <dlfcn.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct tl_rules {
     size_t n;
@@ -127,6 +130,14 @@ static bool stack_matches(tl_report *r, const tl_stack *s, const char *pattern)
     return false;
 }
 
+bool tl_rules_match_name(const tl_rules *rules, const char *name)
+{
+    for (size_t i = 0; rules && i < rules->n; i++)
+        if (rules->rule[i].kind == NAME && glob(rules->rule[i].pattern, name))
+            return true;
+    return false;
+}
+
 bool tl_rules_match(const tl_rules *rules, tl_report *report, const tl_row *row)
 {
     for (size_t i = 0; rules && i < rules->n; i++) {
@@ -139,35 +150,65 @@ bool tl_rules_match(const tl_rules *rules, tl_report *report, const tl_row *row)
     return false;
 }
 
-static tl_lock file_lock;
-static tl_rules *file_rules;
-static bool file_read;
+static tl_lock process_lock;
+static tl_rules *process_rules;
+static bool process_read;
 
-/* Read at the first report that needs it, not at start-up: start-up allocates nothing it can
-   avoid, and a program that never reports never reads it. */
-const tl_rules *tl_rules_of_file(void)
+/* Adds the rules of the file at path; a missing default file is no news, a missing file the user
+   named is worth a line. */
+static void add_file(const char *path, bool named)
 {
-    tl_lock_acquire(&file_lock);
-    if (!file_read && tl_opt.suppressions[0]) {
-        FILE *f = fopen(tl_opt.suppressions, "re");
-        char *text = NULL;
-        size_t len = 0;
-        if (f) {
-            FILE *all = open_memstream(&text, &len);
-            for (int c; all && (c = getc(f)) != EOF;)
-                putc(c, all);
-            if (all)
-                fclose(all);
-            fclose(f);
-        }
-        if (!text)
-            tl_warn("cannot read suppressions file %s (%s); nothing is suppressed",
-                    tl_opt.suppressions, strerror(errno));
-        else
-            tl_rules_add(&file_rules, text, tl_opt.suppressions);
-        free(text);
+    FILE *f = fopen(path, "re");
+    char *text = NULL;
+    size_t len = 0;
+    if (f) {
+        FILE *all = open_memstream(&text, &len);
+        for (int c; all && (c = getc(f)) != EOF;)
+            putc(c, all);
+        if (all)
+            fclose(all);
+        fclose(f);
     }
-    file_read = true;
-    tl_lock_release(&file_lock);
-    return file_rules;
+    if (text)
+        tl_rules_add(&process_rules, text, path);
+    else if (named)
+        tl_warn("cannot read suppressions file %s (%s); its rules do not apply", path,
+                strerror(errno));
+    free(text);
+}
+
+/* The default suppressions: ../share/threadleak/default.supp from the library's own directory
+   (the build tree, and a prefix whose libdir is lib), else where this build installs them (a
+   libdir such as lib/x86_64-linux-gnu is one level deeper). */
+static void add_default_file(void)
+{
+    char path[PATH_MAX];
+    Dl_info self;
+    if (dladdr((void *)add_default_file, &self) && self.dli_fname) {
+        const char *slash = strrchr(self.dli_fname, '/');
+        int dir = slash ? (int)(slash - self.dli_fname) : 1;
+        if (snprintf(path, sizeof path, "%.*s/../share/threadleak/default.supp", dir,
+                     slash ? self.dli_fname : ".") < (int)sizeof path &&
+            access(path, R_OK) == 0) {
+            add_file(path, false);
+            return;
+        }
+    }
+    add_file(TL_DATADIR "/threadleak/default.supp", false);
+}
+
+/* Read at the first report that needs them, not at start-up: start-up allocates nothing it can
+   avoid, and a program that never reports never reads them. */
+const tl_rules *tl_rules_of_process(void)
+{
+    tl_lock_acquire(&process_lock);
+    if (!process_read) {
+        process_read = true;
+        if (tl_opt.suppressions[0])
+            add_file(tl_opt.suppressions, true);
+        if (tl_opt.default_suppressions)
+            add_default_file();
+    }
+    tl_lock_release(&process_lock);
+    return process_rules;
 }

@@ -13,7 +13,10 @@ struct tl_row;
 bool tl_rules_add(tl_rules **rules, const char *text, const char *source);
 void tl_rules_free(tl_rules *rules);
 bool tl_rules_match(const tl_rules *rules, struct tl_report *r, const struct tl_row *row);
-/* The suppressions option's file, read at the first report that needs it. */
-const tl_rules *tl_rules_of_file(void);
+/* Whether a name: rule hides a thread of this name: known before any stack is unwound or named. */
+bool tl_rules_match_name(const tl_rules *rules, const char *name);
+/* The process's rules: the suppressions option's file, and the default suppressions installed
+   with the library unless default_suppressions=0. Read at the first report that needs them. */
+const tl_rules *tl_rules_of_process(void);
 
 #endif

@@ -9,9 +9,12 @@
 #include "core/lock.h"
 #include "core/options.h"
 #include "report/deps.h"
+#include "report/perfmap.h"
 
+#include <demangle.h> /* libiberty's */
 #include <dlfcn.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +29,13 @@ typedef struct sym_entry {
     unsigned nframes;
     tl_frame frames[MAX_INLINED];
     char *names[MAX_INLINED]; /* owned: demangled, or stripped of a symbol version */
+    bool outside;             /* in no module: JIT code, named by the perf map, if at all */
 } sym_entry;
 
 struct tl_symbolizer {
     uint64_t key; /* of the modules it was made for */
     Dwfl *dwfl;
+    tl_perfmap *jit;
     sym_entry *cache;
     char *(*demangle)(const char *mangled, char *buf, size_t *len, int *status);
 };
@@ -54,33 +59,42 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
                                             debuglink_crc, debuginfo_file_name);
 }
 
-/* The modules of this process, as the executable file mappings of /proc/thread-self/maps (through
-   thread-self: once main has left with pthread_exit, the zombie leader's maps read empty), and a
-   hash of them that ignores everything else (thread stacks come and go with threads). */
-static char *read_maps(size_t *len, uint64_t *key)
+/* Which modules are loaded: dl_iterate_phdr counts every load and unload, so that a report finds
+   out without reading /proc (whose maps list every thread's stack: 20,000 lines with 10,000
+   threads). */
+static int count_loads(struct dl_phdr_info *info, size_t size, void *key)
+{
+    (void)size;
+    *(uint64_t *)key = info->dlpi_adds << 32 | info->dlpi_subs;
+    return 1;
+}
+
+/* The file mappings of this process, as dwfl_linux_proc_maps_report reads them: from
+   /proc/thread-self/maps (once main has left with pthread_exit, the zombie leader's maps read
+   empty), without the anonymous ones. */
+static char *read_maps(size_t *len)
 {
     char *text = NULL, line[PATH_MAX + 128];
-    FILE *maps = fopen("/proc/thread-self/maps", "re"), *all = open_memstream(&text, len);
-    *key = 1469598103934665603u; /* FNV-1a */
-    while (maps && all && fgets(line, sizeof line, maps)) {
-        fputs(line, all);
-        char perms[8] = "";
-        if (sscanf(line, "%*s %7s", perms) == 1 && perms[2] == 'x' && strchr(line, '/'))
-            for (const char *c = line; *c; c++)
-                *key = (*key ^ (unsigned char)*c) * 1099511628211u;
-    }
+    FILE *maps = fopen("/proc/thread-self/maps", "re"), *files = open_memstream(&text, len);
+    while (maps && files && fgets(line, sizeof line, maps))
+        if (strchr(line, '/') || strstr(line, "[vdso]"))
+            fputs(line, files);
     if (maps)
         fclose(maps);
-    if (all && fclose(all) != 0)
+    if (files && fclose(files) != 0)
         text = NULL;
     return maps ? text : (free(text), NULL);
 }
 
-static tl_symbolizer *build(const char *maps_text, size_t len, uint64_t key)
+static tl_symbolizer *build(uint64_t key)
 {
+    size_t len = 0;
+    char *maps_text = read_maps(&len);
     tl_symbolizer *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        free(maps_text);
         return NULL;
+    }
     s->key = key;
     FILE *maps = maps_text && tl_deps_load() ? fmemopen((void *)maps_text, len, "r") : NULL;
     callbacks.find_elf = DW(dwfl_linux_proc_find_elf);
@@ -97,6 +111,7 @@ static tl_symbolizer *build(const char *maps_text, size_t len, uint64_t key)
     }
     if (maps)
         fclose(maps);
+    free(maps_text);
     /* C++ names read better demangled; libstdc++ is there in every C++ program. */
     *(void **)&s->demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");
     return s;
@@ -114,72 +129,144 @@ static void destroy(tl_symbolizer *s)
     }
     if (s->dwfl)
         DW(dwfl_end)(s->dwfl);
+    tl_perfmap_free(s->jit);
     free(s);
 }
 
-/* Reading a module's DWARF is most of a report's cost (libc's alone takes tens of ms), so one
-   symbolizer is kept from report to report while the modules stay the same. A report that finds
-   it in use by another makes its own. */
+/* Frames in no module were named by the perf map that has just changed (or had none): named anew
+   at their next lookup. */
+static void forget_outside(tl_symbolizer *s)
+{
+    sym_entry *e, *next;
+    HASH_ITER(hh, s->cache, e, next)
+    {
+        if (e->outside) {
+            HASH_DELETE(hh, s->cache, e);
+            free(e);
+        }
+    }
+}
+
+/* Reading a module's DWARF is most of a report's cost, so one symbolizer is kept from report to
+   report while the modules stay the same (dl_iterate_phdr's load and unload counts). A report that
+   finds it in use by another makes its own. */
 static tl_lock shared_lock;
 static tl_symbolizer *shared;
 
 tl_symbolizer *tl_symbolizer_new(void)
 {
-    size_t len = 0;
-    uint64_t key;
-    char *maps = read_maps(&len, &key);
+    uint64_t key = 0;
+    tl_deps_load(); /* first: the modules it maps are then among those the key counts */
     tl_symbolizer *s;
+    dl_iterate_phdr(count_loads, &key);
     if (tl_lock_try(&shared_lock)) {
         if (!shared || shared->key != key) {
             if (shared)
                 destroy(shared);
-            shared = build(maps, len, key);
+            shared = build(key);
         }
         if (!(s = shared))
             tl_lock_release(&shared_lock);
     } else {
-        s = build(maps, len, key);
+        s = build(key);
     }
-    free(maps);
+    if (s && tl_perfmap_refresh(&s->jit))
+        forget_outside(s);
     return s;
 }
 
-/* A readable name for frame i: demangled, without "@@GLIBC_2.34". */
-static void set_name(tl_symbolizer *s, sym_entry *e, unsigned i, const char *name)
+/* A symbol as people read it, malloc'd (NULL when out of memory): a Rust name (legacy
+   _ZN...17h<hash>E, or v0 _R...) by libiberty's demangler, without its hash; a C++ name by the
+   program's own libstdc++; anything else without its symbol version ("@@GLIBC_2.34"). */
+static char *demangle(const tl_symbolizer *s, const char *name)
 {
     int status = -1;
-    if (s->demangle && strncmp(name, "_Z", 2) == 0)
-        e->names[i] = s->demangle(name, NULL, NULL, &status);
-    if (status != 0) {
-        free(e->names[i]);
-        e->names[i] = strndup(name, strcspn(name, "@"));
+    char *readable = NULL;
+    if (strncmp(name, "_R", 2) == 0 || strncmp(name, "_ZN", 3) == 0)
+        readable = rust_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+    if (!readable && s->demangle && strncmp(name, "_Z", 2) == 0) {
+        readable = s->demangle(name, NULL, NULL, &status);
+        if (status != 0) {
+            free(readable);
+            readable = NULL;
+        }
     }
+    return readable ? readable : strndup(name, strcspn(name, "@"));
+}
+
+/* A readable name for frame i. */
+static void set_name(tl_symbolizer *s, sym_entry *e, unsigned i, const char *name)
+{
+    free(e->names[i]);
+    e->names[i] = demangle(s, name);
     e->frames[i].function = e->names[i] ? e->names[i] : name;
 }
 
-static const char *die_name(Dwarf_Die *die)
+/* The name of frame i from a function's DIE: its linkage name (demangled by set_name), or its plain
+   name qualified by the namespaces and classes around its declaration, as a linkage name would
+   be ("std::condition_variable::wait<...>", not "wait<...>"). */
+static void name_from_die(tl_symbolizer *s, sym_entry *e, unsigned i, Dwarf_Die *die)
 {
     Dwarf_Attribute attr;
     const char *name =
         DW(dwarf_formstring)(DW(dwarf_attr_integrate)(die, DW_AT_linkage_name, &attr));
-    return name ? name : DW(dwarf_formstring)(DW(dwarf_attr_integrate)(die, DW_AT_name, &attr));
+    if (name) {
+        set_name(s, e, i, name);
+        return;
+    }
+    if (!(name = DW(dwarf_formstring)(DW(dwarf_attr_integrate)(die, DW_AT_name, &attr)))) {
+        set_name(s, e, i, "??");
+        return;
+    }
+    /* The declaration: through an inlined instance's origin, and a definition's specification. */
+    Dwarf_Die decl = *die, next;
+    while (DW(dwarf_formref_die)(DW(dwarf_attr)(&decl, DW_AT_abstract_origin, &attr), &next) ||
+           DW(dwarf_formref_die)(DW(dwarf_attr)(&decl, DW_AT_specification, &attr), &next))
+        decl = next;
+    Dwarf_Die *outer = NULL;
+    int n = DW(dwarf_getscopes_die)(&decl, &outer); /* decl first, the compile unit last */
+    char qualified[1024];
+    size_t len = 0;
+    for (int j = n - 2; j >= 1 && len < sizeof qualified; j--) {
+        int tag = DW(dwarf_tag)(&outer[j]);
+        const char *scope = DW(dwarf_formstring)(DW(dwarf_attr)(&outer[j], DW_AT_name, &attr));
+        if (scope && (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+                      tag == DW_TAG_structure_type || tag == DW_TAG_union_type))
+            len += (size_t)snprintf(qualified + len, sizeof qualified - len, "%s::", scope);
+    }
+    free(outer);
+    if (len < sizeof qualified)
+        snprintf(qualified + len, sizeof qualified - len, "%s", name);
+    set_name(s, e, i, qualified);
 }
 
-/* Frames for the functions inlined at pc, innermost first; each one's caller line is the
-   DW_AT_call_line of the inlined scope. Leaves the outermost function to the ELF symbol. */
+/* Frames for the functions inlined at pc, innermost first, as addr2line -i prints them: each level
+   of the chain is a frame, its line the call line (DW_AT_call_file, DW_AT_call_line) of the level
+   inside it. The chain is the nesting of the DIEs that hold pc (dwarf_getscopes follows an inlined
+   instance to its abstract origin's scopes instead, and loses the callers). The outermost
+   function is named by its ELF symbol, or its DIE. */
 static void expand_inlined(tl_symbolizer *s, sym_entry *e, Dwfl_Module *m, Dwarf_Addr pc)
 {
     Dwarf_Addr bias;
-    Dwarf_Die *cu = DW(dwfl_module_addrdie)(m, pc, &bias), *scopes = NULL;
-    int nscopes = cu ? DW(dwarf_getscopes)(cu, pc - bias, &scopes) : 0;
+    Dwarf_Die *cu = DW(dwfl_module_addrdie)(m, pc, &bias), *scopes = NULL, *chain = NULL;
+    if (!cu || DW(dwarf_getscopes)(cu, pc - bias, &scopes) <= 0) {
+        free(scopes);
+        return;
+    }
+    Dwarf_Die innermost = scopes[0];
+    free(scopes);
+    int n = DW(dwarf_getscopes_die)(&innermost, &chain);
     Dwarf_Files *files = NULL;
-    if (nscopes > 0)
-        DW(dwarf_getsrcfiles)(cu, &files, NULL);
-    for (int i = 0; i < nscopes && e->nframes < MAX_INLINED; i++) {
-        if (DW(dwarf_tag)(&scopes[i]) != DW_TAG_inlined_subroutine)
+    DW(dwarf_getsrcfiles)(cu, &files, NULL);
+    for (int i = 0; i < n && e->nframes < MAX_INLINED; i++) {
+        int tag = DW(dwarf_tag)(&chain[i]);
+        if (tag == DW_TAG_subprogram) {
+            name_from_die(s, e, e->nframes - 1, &chain[i]);
+            break;
+        }
+        if (tag != DW_TAG_inlined_subroutine)
             continue;
-        const char *name = die_name(&scopes[i]);
-        set_name(s, e, e->nframes - 1, name ? name : "??");
+        name_from_die(s, e, e->nframes - 1, &chain[i]);
         Dwarf_Attribute attr;
         Dwarf_Word file = 0, line = 0;
         tl_frame *caller = &e->frames[e->nframes++];
@@ -188,13 +275,29 @@ static void expand_inlined(tl_symbolizer *s, sym_entry *e, Dwfl_Module *m, Dwarf
         caller->file = NULL;
         caller->line = 0;
         if (files &&
-            DW(dwarf_formudata)(DW(dwarf_attr)(&scopes[i], DW_AT_call_file, &attr), &file) == 0 &&
-            DW(dwarf_formudata)(DW(dwarf_attr)(&scopes[i], DW_AT_call_line, &attr), &line) == 0) {
+            DW(dwarf_formudata)(DW(dwarf_attr)(&chain[i], DW_AT_call_file, &attr), &file) == 0 &&
+            DW(dwarf_formudata)(DW(dwarf_attr)(&chain[i], DW_AT_call_line, &attr), &line) == 0) {
             caller->file = DW(dwarf_filesrc)(files, file, NULL, NULL);
             caller->line = (unsigned)line;
         }
     }
-    free(scopes);
+    free(chain);
+}
+
+/* The C and C++ runtimes: their frames are named from their ELF symbols only. Their own files and
+   lines tell a reader nothing (./nptl/pthread_create.c:442), and their DWARF is costly: libdw
+   inflates every compressed debug section of a module when it first reads its DWARF, ~100 ms for
+   libc's separate debug file, which was most of a first report's time. */
+static bool runtime_module(const char *path)
+{
+    static const char *const runtimes[] = {"libc.so.",     "ld-linux", "libstdc++.so.",
+                                           "libgcc_s.so.", "libm.so.", "libpthread.so."};
+    const char *base = path ? strrchr(path, '/') : NULL;
+    base = base ? base + 1 : path;
+    for (size_t i = 0; base && i < TL_LENGTH(runtimes); i++)
+        if (strncmp(base, runtimes[i], strlen(runtimes[i])) == 0)
+            return true;
+    return false;
 }
 
 static void resolve(tl_symbolizer *s, sym_entry *e)
@@ -205,20 +308,36 @@ static void resolve(tl_symbolizer *s, sym_entry *e)
     e->nframes = 1;
     f->function = "??";
     f->offset = pc;
-    Dwfl_Module *m = s->dwfl ? DW(dwfl_addrmodule)(s->dwfl, pc) : NULL;
-    if (!m)
+    uintptr_t jit_offset;
+    const char *jit = tl_perfmap_find(s->jit, pc, &jit_offset);
+    Dwfl_Module *m = s->dwfl && !jit ? DW(dwfl_addrmodule)(s->dwfl, pc) : NULL;
+    Dwarf_Addr in_section = pc;
+    /* libdwfl counts the anonymous mapping after a module's last segment as its .bss: code a JIT
+       put there is in no section of it. */
+    if (m && !DW(dwfl_module_address_section)(m, &in_section, &bias))
+        m = NULL;
+    if (!m) {
+        e->outside = true;
+        if (jit) {
+            f->module = tl_perfmap_path(s->jit);
+            f->offset = jit_offset;
+            f->function = jit;
+        }
         return;
+    }
     f->module = DW(dwfl_module_info)(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
     if (DW(dwfl_module_getelf)(m, &bias))
         f->offset = pc - bias;
-    Dwfl_Line *line = DW(dwfl_module_getsrc)(m, pc);
-    int lineno = 0;
-    const char *file = line ? DW(dwfl_lineinfo)(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-    if (file && lineno > 0) {
-        f->file = file;
-        f->line = (unsigned)lineno;
+    if (!runtime_module(f->module)) {
+        Dwfl_Line *line = DW(dwfl_module_getsrc)(m, pc);
+        int lineno = 0;
+        const char *file = line ? DW(dwfl_lineinfo)(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+        if (file && lineno > 0) {
+            f->file = file;
+            f->line = (unsigned)lineno;
+        }
+        expand_inlined(s, e, m, pc);
     }
-    expand_inlined(s, e, m, pc);
     GElf_Sym sym;
     GElf_Off off;
     const char *name = DW(dwfl_module_addrinfo)(m, pc, &off, &sym, NULL, NULL, NULL);
@@ -278,6 +397,15 @@ void tl_symbolize_data(tl_symbolizer *s, uintptr_t addr, uintptr_t module_hint, 
 struct Dwfl *tl_symbolizer_dwfl(tl_symbolizer *s)
 {
     return s->dwfl;
+}
+
+void tl_symbolizer_prepare(uintptr_t address)
+{
+    unsigned n;
+    tl_symbolizer *s = tl_symbolizer_new();
+    if (s)
+        tl_symbolize(s, address + 1, &n); /* looked up as a return address: at the one before */
+    tl_symbolizer_free(s);
 }
 
 void tl_symbolizer_free(tl_symbolizer *s)

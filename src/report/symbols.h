@@ -27,6 +27,9 @@ struct Dwfl *tl_symbolizer_dwfl(tl_symbolizer *s); /* the modules it knows, NULL
    address in the same module, finds it when addr lies past its file's pages (.bss). */
 void tl_symbolize_data(tl_symbolizer *s, uintptr_t addr, uintptr_t module_hint, char *buf,
                        size_t len);
+/* Reads ahead what naming address will read (the modules, and the debug information of its
+   module, the bulk of a first report's cost), and keeps it for the reports to come. */
+void tl_symbolizer_prepare(uintptr_t address);
 void tl_symbolizer_fork_child(void);
 
 #endif

@@ -142,11 +142,14 @@ static const rule *rule_of(tl_unwinder *u, uintptr_t pc)
 }
 
 /* The return addresses of the stack ctx was saved in, innermost first, read only inside
-   [saved stack pointer, stack_top); 0 when a frame needs more than the common rules. */
+   [saved stack pointer, stack_top); 0 when a frame needs more than the common rules. first is 1
+   when the first address is where a signal came: kept one further, it is looked up (at the address
+   before it) as every return address is. */
 static unsigned fast_unwind(tl_unwinder *u, const tl_cpu_context *ctx, uintptr_t stack_top,
-                            size_t stack_size, uintptr_t *pc, unsigned max)
+                            size_t stack_size, uintptr_t *pc, unsigned max, uintptr_t first)
 {
-    uintptr_t ip = tl_cpu_ip(ctx), sp = tl_cpu_sp(ctx), fp = tl_cpu_fp(ctx), lr = tl_cpu_lr(ctx);
+    uintptr_t ip = tl_cpu_ip(ctx) + first, sp = tl_cpu_sp(ctx), fp = tl_cpu_fp(ctx),
+              lr = tl_cpu_lr(ctx);
     unsigned n = 0, tail_n = atomic_load_explicit(&ntail, memory_order_acquire);
     bool in_program = false; /* past our wrapper's frames, which may be several */
     if (!u || !tail_n || !stack_top || sp >= stack_top || stack_top - sp > stack_size)
@@ -183,24 +186,43 @@ static unsigned fast_unwind(tl_unwinder *u, const tl_cpu_context *ctx, uintptr_t
     }
 }
 
-const tl_stack *tl_unwind_wait(tl_unwinder *u, tl_wait *w, uintptr_t stack_top, size_t stack_size)
+/* The stack of ctx: the fast way, else libunwind's. */
+static const tl_stack *unwind(tl_unwinder *u, const tl_cpu_context *ctx, uintptr_t stack_top,
+                              size_t stack_size, bool signal_frame)
 {
     uintptr_t pc[TL_MAX_FRAMES + 8];
-    unsigned n = fast_unwind(u, &w->ctx, stack_top, stack_size, pc, TL_LENGTH(pc));
+    unsigned n = fast_unwind(u, ctx, stack_top, stack_size, pc, TL_LENGTH(pc), signal_frame);
     const tl_libunwind *unw;
     unw_cursor_t cursor;
     if (n)
         return tl_stack_intern(pc, n);
-    if (!(unw = tl_libunwind_load()) || unw->init_local(&cursor, &w->ctx) < 0)
+    unw_context_t *uc = (unw_context_t *)ctx; /* only read: no register is set here */
+    if (!(unw = tl_libunwind_load()))
+        return NULL;
+    if (signal_frame && unw->init_local2 ? unw->init_local2(&cursor, uc, UNW_INIT_SIGNAL_FRAME) < 0
+                                         : unw->init_local(&cursor, uc) < 0)
         return NULL;
     do {
         unw_word_t ip;
         if (unw->get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
             break;
-        pc[n++] = (uintptr_t)ip;
+        pc[n] = (uintptr_t)ip + (n == 0 && signal_frame);
+        n++;
     } while (n < TL_LENGTH(pc) && unw->step(&cursor) > 0);
-    /* The first ip is where the wrapper saved its registers: like the return addresses after it,
-       it is an address inside its function, so every frame is looked up the same way. */
-    learn_tail(pc, n);
+    /* A wait's first ip is where the wrapper saved its registers: like the return addresses after
+       it, it is an address inside its function, so every frame is looked up the same way. */
+    if (!signal_frame)
+        learn_tail(pc, n);
     return tl_stack_intern(pc, n);
+}
+
+const tl_stack *tl_unwind_wait(tl_unwinder *u, tl_wait *w, uintptr_t stack_top, size_t stack_size)
+{
+    return unwind(u, &w->ctx, stack_top, stack_size, false);
+}
+
+const tl_stack *tl_unwind_signal(tl_unwinder *u, const tl_cpu_context *ctx, uintptr_t stack_top,
+                                 size_t stack_size)
+{
+    return unwind(u, ctx, stack_top, stack_size, true);
 }

@@ -46,9 +46,10 @@ static size_t target(const tl_report *r, const node *nodes, const tl_row *row)
     return hit ? hit->row : SIZE_MAX;
 }
 
-static bool waiting(const tl_row *row)
+/* An edge of the wait-for graph: a wait with a deadline is none, as it ends. */
+static bool waits_for_ever(const tl_row *row)
 {
-    return row->state != TL_RUNNING && row->state != TL_EXITED_UNJOINED;
+    return row->state != TL_RUNNING && row->state != TL_EXITED_UNJOINED && !row->timed;
 }
 
 /* Marks every thread on a wait-for cycle as deadlocked. Each thread waits for at most one other,
@@ -104,6 +105,7 @@ static const char *wake_verb(tl_state s)
     case TL_SEM_WAIT: return "posted";
     case TL_PIPE_READ: return "written";
     case TL_MQ_RECEIVE: return "sent";
+    case TL_FUTEX_WAIT: return "woken";
     default: return NULL;
     }
 }
@@ -137,6 +139,16 @@ static void add_evidence(tl_row *row, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A wait with a deadline ends: the evidence against it is said, but no verdict rests on it. */
+static void orphan(tl_row *row)
+{
+    size_t used = strlen(row->evidence);
+    if (!row->timed)
+        row->verdict = TL_ORPHANED;
+    else if (used < sizeof row->evidence)
+        snprintf(row->evidence + used, sizeof row->evidence - used, "; a deadline ends the wait");
+}
+
 /* A lock whose owner is not alive here. It was ours and ended: no one will unlock it (unless it is
    robust: the kernel then hands it to a waiter). A thread of another process, or one that cannot be
    told: another process may unlock it. */
@@ -154,8 +166,8 @@ static void owner_gone(const tl_report *r, tl_row *row)
     snprintf(row->evidence, sizeof row->evidence, "owner tid %d %s", (int)row->waits_for, gone);
     if (row->robust)
         add_evidence(row, "a robust mutex: its owner's death hands it to a waiter");
-    else if (!row->deadline)
-        row->verdict = TL_ORPHANED;
+    else
+        orphan(row);
 }
 
 /* What the reachability scan found, for a judged wait that no other proof settled. */
@@ -178,8 +190,8 @@ static void reach_evidence(tl_row *row)
     }
 }
 
-/* A wait that nothing alive will end, on the evidence of the object alone. A timed wait is never
-   orphaned (its deadline ends it), nor a wait on an object shared with another process. */
+/* A wait that nothing alive will end, on the evidence of the object alone, or of what can reach
+   it; never a wait on an object shared with another process. */
 static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const void *ctx)
 {
     char gone[48];
@@ -200,12 +212,10 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
         }
         if (lock && row->waits_for && !alive(ctx, row->waits_for)) {
             owner_gone(r, row);
-        } else if (verb && row->nwakers < 0 && tl_reach_judges(row->state)) {
-            /* a signal found no room in the table of wakers (or no time): never guessed */
+        } else if (row->nwakers < 0 && (row->state == TL_COND_WAIT || row->state == TL_SEM_WAIT)) {
+            /* more than it keeps, or a signal that found no room in its table */
             snprintf(row->evidence, sizeof row->evidence,
-                     "who %s it is unknown: threadleak could not record every waker (its table was "
-                     "full)",
-                     verb);
+                     "its wakers are unknown: threadleak could not record every one");
         } else if (verb && row->nwakers == 0) {
             /* a pool freshly started waits for work: evidence, but no verdict */
             snprintf(row->evidence, sizeof row->evidence, "never %s", verb);
@@ -230,15 +240,16 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
                          (int)row->last_waker, last_alive ? "" : ", which ",
                          last_alive ? "" : gone);
             /* Every waker gone: strong evidence, unless a thread that can run still reaches the
-               object (then it may wake it). The scan decides for objects in memory; pipes and
-               queues, and every object when the scan is off (reach=0), go by the wakers. */
+               object (then it may wake it), or the scan could not tell. The scan decides for
+               objects in memory; pipes and queues, timed waits, and every object when the scan
+               is off (reach=0), go by the wakers. */
             if (!living && row->reach == TL_REACH_REACHABLE)
                 add_evidence(row, "still reachable%s%s", row->reach_direct ? ": " : " ",
                              row->reach_from);
-            else if (!living && row->reach == TL_REACH_NONE && !row->deadline)
-                row->verdict = TL_ORPHANED;
+            else if (!living && row->reach == TL_REACH_NONE)
+                orphan(row);
         }
-        if (row->verdict == TL_BLOCKED && !row->deadline)
+        if (row->verdict == TL_BLOCKED && !row->timed)
             reach_evidence(row);
     }
 }
@@ -258,7 +269,7 @@ void tl_verdicts_assign(tl_report *r, bool (*alive)(const void *, pid_t), const 
             nodes[i] = (node){r->rows[i].tid, i};
         qsort(nodes, r->nrows, sizeof *nodes, tl_tid_cmp);
         for (size_t i = 0; i < r->nrows; i++)
-            next[i] = waiting(&r->rows[i]) ? target(r, nodes, &r->rows[i]) : SIZE_MAX;
+            next[i] = waits_for_ever(&r->rows[i]) ? target(r, nodes, &r->rows[i]) : SIZE_MAX;
         find_cycles(r, next);
     }
     find_orphans(r, alive, ctx);

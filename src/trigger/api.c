@@ -29,7 +29,9 @@ TL_API threadleak_snapshot *threadleak_snapshot_take(void)
         tids && ours ? malloc(sizeof *snap + (ntids + nours) * sizeof *snap->ids) : NULL;
     if (snap) {
         snap->n = 0;
-        uint64_t deadline = tl_now_ns() + 50000000;
+        /* A thread just created may not have run yet: a snapshot, taken by a test, can wait for
+           it longer than a report would (a second, shared by all). */
+        uint64_t deadline = tl_now_ns() + 1000000000;
         for (size_t i = 0; i < nours; i++) {
             pid_t tid = tl_thread_tid(ours[i], deadline);
             if (tid)
@@ -133,7 +135,7 @@ static int check(const threadleak_opts *in, bool verifying, const tl_caller *cal
     if (opts.suppressions)
         tl_rules_add(&rules, opts.suppressions, "threadleak_opts.suppressions");
     tl_filter filter = {
-        .rules = {tl_rules_of_file(), rules},
+        .rules = {tl_rules_of_process(), rules},
         .baseline = opts.baseline ? opts.baseline->ids : NULL,
         .nbaseline = opts.baseline ? opts.baseline->n : 0,
         .every_thread_leaks = verifying,

@@ -5,20 +5,27 @@
 #include "core/options.h"
 #include "format/format.h"
 #include "report/report.h"
+#include "trigger/live.h"
 #include "trigger/output.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+static bool suppressed_by_name(const char *name)
+{
+    return tl_rules_match_name(tl_rules_of_process(), name);
+}
+
 /* Threads still running at exit get grace_ms to finish, polled with a growing sleep, so that a
-   clean program pays nothing and a thread finishing its last lines is not called a leak. */
+   clean program pays nothing and a thread finishing its last lines is not called a leak. A
+   runtime's own threads, which the suppressions hide by name (a JVM's), are not waited for. */
 static void grace(void)
 {
     uint64_t deadline = tl_now_ns() + tl_opt.grace_ms * 1000000ull;
     long step_us = 200;
     pid_t me = tl_gettid();
-    while (!tl_registry_all_exited(me)) {
+    while (!tl_registry_all_exited(me, suppressed_by_name)) {
         uint64_t now = tl_now_ns();
         if (now >= deadline)
             break;
@@ -34,9 +41,10 @@ static void grace(void)
    build starts are such). The machine formats are always written. */
 static bool nothing_to_say(void)
 {
-    struct stat task; /* /proc/self/task has two links more than threads */
+    struct stat task; /* /proc/self/task has two links more than threads, an emulator's included */
     return (tl_opt.format == TL_FMT_TEXT || tl_opt.format == TL_FMT_FULL) && tl_registry_empty() &&
-           tl_resource_none() && stat("/proc/self/task", &task) == 0 && task.st_nlink == 3;
+           tl_resource_none() && stat("/proc/self/task", &task) == 0 &&
+           (task.st_nlink == 3 || task.st_nlink == 3 + tl_proc_emulator_threads());
 }
 
 static void report_at_exit(void)
@@ -49,8 +57,8 @@ static void report_at_exit(void)
     tl_cpu_save(&caller.ctx);
     tl_guard++;
     grace();
-    tl_report *r =
-        tl_report_collect("exit", &(tl_filter){.rules = {tl_rules_of_file()}, .caller = &caller});
+    tl_report *r = tl_report_collect(
+        "exit", &(tl_filter){.rules = {tl_rules_of_process()}, .caller = &caller});
     if (r) {
         leaked = r->threads_leaked;
         /* A clean exit prints nothing for people, as the sanitizers do; the machine formats are
@@ -76,8 +84,16 @@ static void report_at_exit(void)
         exit(tl_opt.exitcode);
 }
 
+/* The first exit handler of ours: the helper thread finishes what it is doing and starts nothing
+   new, and the live requests that came before are answered, ahead of the exit report. */
+static void exit_begins(void)
+{
+    tl_helper_stop();
+    tl_live_drain();
+}
+
 void tl_exit_register(void)
 {
-    if ((tl_opt.at_exit && atexit(report_at_exit) != 0) || atexit(tl_helper_stop) != 0)
+    if ((tl_opt.at_exit && atexit(report_at_exit) != 0) || atexit(exit_begins) != 0)
         tl_warn("cannot register the exit report");
 }

@@ -9,9 +9,11 @@
    signal to the helper thread itself, so that no thread of the program is interrupted, with a value
    that names a socket to answer on (see dump_protocol.h).
 
-   The program's own use of the signal wins: a handler it installs, or a wait for the signal
-   (sigwait, signalfd), takes the signal back from us (core/signals.c), and the helper renames
-   itself so that `threadleak dump` knows. */
+   The program's own use of the signal wins: a handler installed before main, or one it installs
+   later, or a wait for the signal (sigwait, signalfd), makes the signal the program's
+   (core/signals.c). Live dumps then move to a free real-time signal, without a word (xz, node,
+   memcached, haproxy take SIGUSR1 or SIGUSR2): the helper thread's name says which, so that
+   `threadleak dump` keeps working. Only a signal the user chose is worth a line when it moves. */
 #include "trigger/live.h"
 
 #include "core/helper.h"
@@ -47,19 +49,22 @@ static struct {
     atomic_uint plain;     /* plain signals received */
     unsigned plain_served; /* the helper's own */
     dump_request dumps[REQUESTS];
-    atomic_bool taken; /* the program took the signal: the helper renames itself */
-    bool warned;
+    atomic_int signal; /* the signal live dumps answer now, 0 when none */
+    atomic_bool taken; /* the program took it: the helper moves to another */
+    int moves;         /* the helper's: a program that takes every signal gets them all */
 } live;
+
+#define MOVES 8
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
-    static const char alone[] = "threadleak: no thread but main yet, so no report\n";
+    char name[16];
     if (!tl_signal_is_ours(sig))
         return;
     TL_KEEP_ERRNO;
     if (!tl_helper_tid()) {
-        tl_sys(SYS_write, STDERR_FILENO, (long)alone, sizeof alone - 1, 0, 0, 0);
+        tl_warn_safe(tl_signal_name(sig, name), ": no thread but main yet, so no report", NULL);
         return;
     }
     uint64_t value = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
@@ -82,7 +87,8 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
     tl_helper_wake();
 }
 
-/* From the wrapper of the program's sigaction, signal, sigwait or signalfd: the signal is its. */
+/* From the wrapper of the program's sigaction, signal, sigwait or signalfd: the signal is its.
+   Safe in a signal handler, as those wrappers must be: the helper does the moving. */
 static void taken(int sig)
 {
     (void)sig;
@@ -90,37 +96,64 @@ static void taken(int sig)
     tl_helper_wake();
 }
 
-/* The helper's name tells `threadleak dump` which signal to send, or that there is none. */
-static void name_helper(void)
+/* Our handler for sig, unless something had it first (a handler, or SIG_IGN). */
+static bool install(int sig)
+{
+    struct sigaction old, act = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
+    sigemptyset(&act.sa_mask);
+    tl_guard++;
+    bool free = sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_DFL;
+    if (free) {
+        tl_signal_own(sig, on_signal, taken);
+        free = sigaction(sig, &act, NULL) == 0;
+    }
+    tl_guard--;
+    return free;
+}
+
+/* The next free real-time signal, ours; 0 when there is none left. */
+static int move(void)
+{
+    for (int sig; live.moves < MOVES && (sig = tl_signal_free()); live.moves++)
+        if (install(sig))
+            return sig;
+    return 0;
+}
+
+/* Says where live dumps went, if the user chose the signal that moved. */
+static void say_moved(int from, int to)
+{
+    char a[16], b[16];
+    if (!tl_opt.signal_given)
+        return;
+    if (to)
+        tl_warn("the program takes %s for itself; live dumps answer %s instead",
+                tl_signal_name(from, a), tl_signal_name(to, b));
+    else
+        tl_warn("the program takes %s for itself, and no free signal is left; live dumps are off",
+                tl_signal_name(from, a));
+}
+
+/* The helper's name tells `threadleak dump` which signal to send, or that there is none; the
+   helper unblocks that one only. */
+static void name_helper(int old)
 {
     char name[16];
-    bool ours = tl_signal_is_ours(tl_opt.signal);
-    if (ours)
-        snprintf(name, sizeof name, TL_HELPER_NAME "%d:%d", TL_DUMP_VERSION, tl_opt.signal);
-    else
-        snprintf(name, sizeof name, TL_HELPER_NAME "%d:-", TL_DUMP_VERSION);
+    int sig = atomic_load(&live.signal);
+    snprintf(name, sizeof name, sig ? TL_HELPER_NAME "%d:%d" : TL_HELPER_NAME "%d:-",
+             TL_DUMP_VERSION, sig);
     tl_helper_rename(name);
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, tl_opt.signal);
-    pthread_sigmask(ours ? SIG_UNBLOCK : SIG_BLOCK, &set, NULL);
-}
-static tl_report *collect(void)
-{
-    return tl_report_collect("signal", &(tl_filter){.rules = {tl_rules_of_file()}});
-}
-
-static void report_to_output(void)
-{
-    tl_report *r = collect();
-    size_t len;
-    char *buf = r ? tl_report_render(r, tl_opt.format, &len) : NULL;
-    if (buf)
-        tl_output_write(tl_opt.output, buf, len);
-    else
-        tl_warn("out of memory writing a report on signal");
-    free(buf);
-    tl_report_free(r);
+    if (old) {
+        sigaddset(&set, old);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        sigdelset(&set, old);
+    }
+    if (sig) {
+        sigaddset(&set, sig);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    }
 }
 
 /* Connects to the socket the tool listens on, if the listener is the process that sent the signal.
@@ -148,7 +181,7 @@ static int connect_tool(const dump_request *d)
 
 static void report_to_tool(const dump_request *d)
 {
-    tl_format format = d->format <= TL_FMT_FOLDED ? (tl_format)d->format : TL_FMT_TEXT;
+    tl_format format = d->format <= TL_FMT_TOP ? (tl_format)d->format : TL_FMT_TEXT;
     int fd = connect_tool(d);
     char header[64];
     if (fd < 0)
@@ -159,7 +192,7 @@ static void report_to_tool(const dump_request *d)
         close(fd);
         return;
     }
-    tl_report *r = collect();
+    tl_report *r = tl_report_collect("signal", &(tl_filter){.rules = {tl_rules_of_process()}});
     size_t len;
     char *buf = r ? tl_report_render(r, format, &len) : NULL;
     if (buf) {
@@ -176,9 +209,8 @@ static void serve(void)
 {
     unsigned plain = atomic_load(&live.plain);
     if (plain != live.plain_served) {
-        live.plain_served =
-            plain; /* signals that came during one report are answered by the next */
-        report_to_output();
+        live.plain_served = plain; /* signals during one report are answered by the next */
+        tl_output_report("signal", &(tl_filter){.rules = {tl_rules_of_process()}});
     }
     for (int i = 0; i < REQUESTS; i++) {
         dump_request *d = &live.dumps[i];
@@ -190,28 +222,27 @@ static void serve(void)
     }
 }
 
-/* The helper's job: name it at its start, rename it if the program took the signal, then answer
-   the requests. Our signal waits while it serves: a report's reads are never cut short by it. */
+/* The helper's job: name it at its start, move when the program took the signal, then answer the
+   requests. Our signal waits while it serves: a report's reads are never cut short by it. */
 static uint64_t serve_all(uint64_t now_ns)
 {
     (void)now_ns;
     static bool named;
-    if (!named) {
-        named = true;
-        name_helper();
+    int sig = atomic_load(&live.signal);
+    if (atomic_exchange(&live.taken, false) && sig && !tl_signal_is_ours(sig)) {
+        int to = move();
+        atomic_store(&live.signal, to);
+        say_moved(sig, to);
+        name_helper(sig);
+        sig = to;
+    } else if (!named) {
+        name_helper(0);
     }
-    if (atomic_exchange(&live.taken, false)) {
-        name_helper();
-        if (!live.warned) {
-            live.warned = true;
-            tl_warn("the program takes signal %d for itself; live dumps by signal are off (choose "
-                    "another with THREADLEAK_OPTIONS=signal=SIGUSR2 or SIGRTMIN+N)",
-                    tl_opt.signal);
-        }
-    }
+    named = true;
     sigset_t set, idle;
     sigemptyset(&set);
-    sigaddset(&set, tl_opt.signal);
+    if (sig)
+        sigaddset(&set, sig);
     pthread_sigmask(SIG_BLOCK, &set, &idle);
     serve();
     pthread_sigmask(SIG_SETMASK, &idle, NULL);
@@ -224,22 +255,23 @@ void tl_live_start(void)
     int sig = tl_opt.signal;
     if (!sig)
         return;
-    struct sigaction old, act = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
-    sigemptyset(&act.sa_mask);
-    tl_guard++;
-    if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL) {
-        tl_warn(
-            "signal %d already has a handler or is ignored; it is left to the program, and live "
-            "dumps by signal are off",
-            sig);
-    } else {
-        tl_signal_own(sig, on_signal, taken);
-        if (sigaction(sig, &act, NULL) != 0)
-            taken(sig);
+    if (!install(sig)) {
+        int to = move();
+        say_moved(sig, to);
+        sig = to;
     }
-    tl_guard--;
+    atomic_store(&live.signal, sig);
     live.plain_served = atomic_load(&live.plain);
     tl_helper_add(serve_all);
+}
+
+void tl_live_drain(void)
+{
+    if (!tl_opt.signal)
+        return;
+    tl_guard++;
+    serve();
+    tl_guard--;
 }
 
 void tl_live_fork_child(void)

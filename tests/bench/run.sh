@@ -3,10 +3,14 @@
 # the median of the paired ratios (each run under the library against the bare run just before it,
 # which cancels most of what a shared 2-core machine does to both).
 # Usage: tests/bench/run.sh [BUILD_DIR] [RUNS]
+# TL_BENCH_OPTIONS: THREADLEAK_OPTIONS of the runs under the library (default at_exit=0), e.g.
+# at_exit=0:watch=1s for what watching costs the program. TL_BENCH_HEAVY=0 leaves out the file
+# read and xz, TL_BENCH_CHURN=0 the heap over a million threads.
 set -euo pipefail
 build=${1:-build}
 runs=${2:-7}
 lib=$(realpath "$build/lib/libthreadleak.so")
+options=${TL_BENCH_OPTIONS:-at_exit=0}
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -14,7 +18,7 @@ bench() { # name command...
   local name=$1 bare=() wrapped=() ratios=() b w; shift
   for _ in $(seq "$runs"); do
     b=$("$@")
-    w=$(LD_PRELOAD=$lib THREADLEAK_OPTIONS=at_exit=0 "$@")
+    w=$(LD_PRELOAD=$lib THREADLEAK_OPTIONS=$options "$@")
     bare+=("$b") wrapped+=("$w") ratios+=("$(echo "$w / $b" | bc -l)")
   done
   printf '%-40s bare %9.4f s   threadleak %9.4f s   ratio %.3f\n' "$name" \
@@ -26,17 +30,34 @@ bench "uncontended mutex lock/unlock x100M" "$build/bin/bench-mutex" 100000000
 bench "cond ping-pong, 2 threads x200k" "$build/bin/bench-cond_pingpong" 200000
 bench "pipe ping-pong, 2 threads x200k" "$build/bin/bench-pipe_pingpong" 200000
 bench "pthread_create+join x100k" "$build/bin/bench-create_join" 100000
+bench "syscall(SYS_getpid) x2M" "$build/bin/bench-syscall" 2000000
+bench "sem_post+sem_wait, a recorded wait, x20M" "$build/bin/bench-wait_record" 20000000
 
-# 1 GiB read in 4 KiB blocks from the page cache, and a real program (xz -T2 on 100 MB).
-data=$(mktemp -d)
-trap 'rm -rf "$data"' EXIT
-head -c 1G /dev/zero > "$data/zeros"
-cat "$data/zeros" > /dev/null
-bench "read 1 GiB in 4 KiB blocks" "$build/bin/bench-file_read" "$data/zeros"
-head -c 100M /dev/urandom | base64 > "$data/text"
-xz_seconds() { local a b; a=$(date +%s.%N); xz -T2 -1 -c "$data/text" > /dev/null; b=$(date +%s.%N); echo "$b - $a" | bc -l; }
-export -f xz_seconds; export data
-bench "xz -T2 -1 on 135 MB" bash -c xz_seconds
+# 1 GiB read in 4 KiB blocks from the page cache, file-heavy programs, and a real program (xz -T2
+# on 100 MB); TL_BENCH_HEAVY=0 leaves them out.
+if [ "${TL_BENCH_HEAVY:-1}" = 1 ]; then
+  data=$(mktemp -d)
+  trap 'rm -rf "$data"' EXIT
+  head -c 1G /dev/zero > "$data/zeros"
+  cat "$data/zeros" > /dev/null
+  bench "read 1 GiB in 4 KiB blocks" "$build/bin/bench-file_read" "$data/zeros"
+  # Open, read and close 10,000 small files (issue 17's target: 1.02), and ripgrep, tar and find
+  # over /usr/share/doc when they are installed.
+  mkdir "$data/tree"
+  "$build/bin/bench-files" --make "$data/tree" 10000
+  bench "open+read+close 10,000 small files x5" "$build/bin/bench-files" "$data/tree" 5
+  wall() { local a b; a=$(date +%s.%N); "$@" > /dev/null 2>&1; b=$(date +%s.%N); echo "$b - $a" | bc -l; }
+  export -f wall
+  if command -v rg > /dev/null; then
+    bench "rg -c the /usr/share/doc" bash -c 'wall rg -c the /usr/share/doc'
+  fi
+  bench "tar cf - /usr/share/doc" bash -c 'wall tar cf - /usr/share/doc'
+  bench "find /usr/share/doc -type f -exec cat {} +" bash -c 'wall find /usr/share/doc -type f -exec cat {} +'
+  head -c 100M /dev/urandom | base64 > "$data/text"
+  xz_seconds() { local a b; a=$(date +%s.%N); xz -T2 -1 -c "$data/text" > /dev/null; b=$(date +%s.%N); echo "$b - $a" | bc -l; }
+  export -f xz_seconds; export data
+  bench "xz -T2 -1 on 135 MB" bash -c xz_seconds
+fi
 
 THREADLEAK_OPTIONS=at_exit=0 "$build/bin/bench-verify_10k"
 

@@ -78,6 +78,26 @@ def output_file_is_new_private_and_never_truncates():
 
 
 @test
+def output_may_be_a_device_or_stderr_but_never_a_link_to_a_file():
+    for device in ("/dev/null", "/dev/stderr"):
+        p = run("alive", "1", options=f"output={device}")
+        expect("cannot create" not in p.stderr, f"{device}: {p.stderr}")
+        expect_eq("1 thread: cond_wait, blocked" in p.stderr, device == "/dev/stderr", f"{device}: {p.stderr}")
+    with tempfile.TemporaryDirectory() as d:
+        victim, link = os.path.join(d, "victim"), os.path.join(d, "link")
+        with open(victim, "w") as f:
+            f.write("keep me")
+        for target in (victim, link):
+            if target == link:
+                os.symlink(victim, link)
+            p = run("alive", "1", options=f"output={target}")
+            expect(re.search(rf"^threadleak: cannot create {re.escape(target)} \(File exists\)", p.stderr, re.M),
+                   p.stderr)
+            with open(victim) as f:
+                expect_eq(f.read(), "keep me", "the file, untouched")
+
+
+@test
 def max_frames_limits_stacks():
     full, _ = report("alive", "1")
     cut, _ = report("alive", "1", options="max_frames=2")
@@ -99,10 +119,53 @@ def at_exit_0_disables_the_report():
 
 @test
 def grace_lets_finishing_threads_end():
-    # A detached thread sleeps 50 ms more after main returns: the grace period lets it end, and
+    # A detached thread sleeps 500 ms more after main returns: the grace period lets it end, and
     # ends as soon as it has (no fixed wait); without one it is judged while still asleep.
     rep, _ = report("lifecycle", "finishing", options="grace_ms=5000")
     expect_eq((rep["groups"], rep["threads_leaked"]), ([], 0), "with a grace period")
     rep, _ = report("lifecycle", "finishing", options="grace_ms=0")
     expect_eq([(g["state"], g["count"]) for g in rep["groups"]], [("sleep", 1)], "without one")
     expect_eq(functions(rep["groups"][0]["blocked_at"])[0], "finish_later", "blocked_at")
+
+
+def run_with_tmpdir(tmpdir, *args, options=""):
+    env = preload_env(options)
+    env["TMPDIR"] = tmpdir
+    return run_program([os.path.join(SCENARIOS, "stderr_moved"), *args], env=env,
+                       capture_output=True, text=True, timeout=60)
+
+
+def moved_report(tmpdir, pid, ext):
+    path = os.path.join(tmpdir, f"threadleak.{pid}.1.{ext}")
+    expect(os.path.exists(path), f"the report in $TMPDIR: {os.listdir(tmpdir)}")
+    expect_eq(stat.S_IMODE(os.stat(path).st_mode), 0o600, "its mode")
+    with open(path) as f:
+        return f.read()
+
+
+@test
+def a_report_never_goes_into_the_file_that_took_stderrs_number():
+    with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(d, "data.csv")
+        p = start_program([os.path.join(SCENARIOS, "stderr_moved"), "data", data],
+                          env={**preload_env(), "TMPDIR": tmp}, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=seconds(60))
+        expect_eq(p.returncode, 0, f"exit status; stderr {err}")
+        with open(data) as f:
+            expect_eq(f.read(), "a,b\n1,2\n", "the program's data file, untouched")
+        text = moved_report(tmp, p.pid, "txt")
+    expect("1 leaked thread" in text and re.search(r"#\d+\s+leak\s", text), text)
+
+
+@test
+def a_report_of_a_program_that_closed_stderr_is_kept():
+    with tempfile.TemporaryDirectory() as tmp:
+        p = start_program([os.path.join(SCENARIOS, "stderr_moved"), "closed"],
+                          env={**preload_env("format=json"), "TMPDIR": tmp},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=seconds(60))
+        expect_eq((p.returncode, err), (0, ""), "status, and nothing on the closed stderr")
+        rep = json.loads(moved_report(tmp, p.pid, "json"))
+    expect_eq([(g["count"], functions(g["created_at"])[0]) for g in rep["groups"]], [(1, "leak")],
+              "the leaked thread")

@@ -96,6 +96,6 @@ def untracked_thread_is_reported_from_proc():
     expect_eq(len(untracked), 1, f"untracked groups: {summary(rep)}")
     g = untracked[0]
     expect_eq((g["count"], g["state"], g["verdict"]), (1, "waiting", "blocked"), "the callback's thread")
-    expect_eq(g["object"], "syscall:pause", "what it waits in")
+    expect_kernel_wait(g["object"], "pause", "what it waits in")
     expect_eq(g["created_at"], [], "no creation stack for a thread not seen created")
     expect_eq(g["threads"][0]["creator_tid"], 0, "unknown creator")

@@ -41,9 +41,11 @@ for _mode, (_state, _kind) in WAITS.items():
 
 # mode of io.c: the state it must show
 IO_WAITS = {
-    "pipe_read": "pipe_read", "pipe_readv": "pipe_read", "pipe_write": "pipe_write", "socket_read": "socket_read",
-    "socket_read_via_read": "socket_read", "socket_write": "socket_write", "accept": "accept",
-    "poll": "poll", "epoll_wait": "poll", "select": "poll", "mq_receive": "mq_receive",
+    "pipe_read": "pipe_read", "pipe_readv": "pipe_read", "pipe_write": "pipe_write",
+    "socket_read": "socket_read", "socket_read_via_read": "socket_read",
+    "socket_read_via_recvfrom": "socket_read",
+    "socket_write": "socket_write", "accept": "accept", "poll": "poll", "ppoll": "poll",
+    "epoll_wait": "poll", "epoll_pwait2": "poll", "select": "poll", "mq_receive": "mq_receive",
     "mq_send": "mq_send",
 }
 
@@ -137,6 +139,23 @@ def a_condition_never_signalled_says_so():
 
 
 @test
+def a_queue_opened_again_by_name_is_a_resource_of_the_second_open():
+    rep, _ = report("io", "mq_reopened")
+    (res,) = [r for r in rep["resources"] if r["kind"] == "mqueue"]
+    expect_eq((res["count"], functions(res["created_at"])[:2]), (1, ["reopen_queue", "main"]),
+              "the queue, held open by mq_open's two-argument form")
+
+
+@test
+def a_timed_wait_whose_signaller_exited_is_only_blocked():
+    rep, _ = report("waits", "timed_signaller_exited")
+    (g,) = group_by_state(rep, "cond_wait")
+    expect_eq(g["verdict"], "blocked", "a deadline ends the wait: never orphaned")
+    expect(re.fullmatch(rf"last signalled by tid \d+, which {EXITED}; a deadline ends the wait",
+                        g.get("evidence", "")), f"evidence {g.get('evidence')!r}")
+
+
+@test
 def a_condition_whose_signaller_exited_names_it():
     rep, p = report("waits", "signaller_exited")
     (g,) = group_by_state(rep, "cond_wait")
@@ -153,7 +172,9 @@ def a_condition_whose_signaller_exited_names_it():
 CANCELLABLE = {"waits": ["cond_wait", "cond_timedwait", "sem_wait", "sem_clockwait", "join",
                          "nanosleep", "sleep", "usleep", "clock_nanosleep"],
                "io": ["pipe_read", "pipe_write", "socket_read", "socket_write", "accept", "poll",
-                      "epoll_wait", "select", "mq_receive", "mq_send"]}
+                      "ppoll", "epoll_wait", "epoll_pwait2", "select", "mq_receive", "mq_send"],
+               "io_fortified": ["pipe_read", "socket_read", "socket_read_via_recvfrom", "poll",
+                                "ppoll"]}
 
 
 @test
@@ -163,9 +184,9 @@ def cancellation_inside_each_wait_leaves_no_stale_state():
             rep, _ = report(prog, f"cancel_{mode}")
             cancelled = [g for g in rep["groups"]
                          if "start_then_cancel" in functions(g["created_at"])]
-            expect_eq([(g["count"], g["state"], g["object"]) for g in cancelled],
-                      [(1, "waiting", "syscall:pause")],
+            expect_eq([(g["count"], g["state"]) for g in cancelled], [(1, "waiting")],
                       f"{mode}: the cleanup handler's pause, not the cancelled wait")
+            expect_kernel_wait(cancelled[0]["object"], "pause", f"{mode}: the cleanup's pause")
             expect_eq(cancelled[0]["blocked_at"], [], f"{mode}: no stack of a finished wait")
 
 
@@ -173,7 +194,8 @@ def cancellation_inside_each_wait_leaves_no_stale_state():
 def timed_out_waits_leave_no_stale_state():
     rep, _ = report("waits", "timeout_then_pause")
     (g,) = rep["groups"]
-    expect_eq((g["state"], g["object"]), ("waiting", "syscall:pause"), "state after two timeouts")
+    expect_eq(g["state"], "waiting", "state after two timeouts")
+    expect_kernel_wait(g["object"], "pause", "the pause after two timeouts")
 
 
 @test

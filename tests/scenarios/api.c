@@ -156,6 +156,13 @@ int main(int argc, char **argv)
         printf("a=%ld b=%ld\n", (long)ra, (long)rb);
     } else if (strcmp(mode, "forked") == 0) {
         make_alpha();
+        /* Fork once alpha waits: a thread still starting may hold the allocator's locks, which
+           the child would inherit held (AddressSanitizer's allocator does not lock around fork). */
+        for (int in = 0; !in; usleep(1000)) {
+            pthread_mutex_lock(&lock);
+            in = waiting;
+            pthread_mutex_unlock(&lock);
+        }
         pid_t pid = fork();
         if (pid == 0) {
             int clean = threadleak_verify_none(NULL);

@@ -164,22 +164,38 @@ static void start_named(void)
     usleep(20000);
 }
 
-static atomic_int sleeping;
+static atomic_int sleeper; /* the tid of the thread about to sleep */
 
 static void *finish_later(void *arg)
 {
-    atomic_store(&sleeping, 1);
-    usleep(50000);
+    usleep(1000); /* its first call binds (and, in an emulator, translates) what the next needs */
+    atomic_store(&sleeper, gettid());
+    usleep(500000);
     return arg;
 }
 
-/* A detached thread still sleeping its last 50 ms when main returns. */
+/* Whether a thread sleeps in the kernel: after its store, only in its usleep. */
+static int asleep(int tid)
+{
+    char path[64], stat[256] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+    }
+    return strstr(stat, ") S ") != NULL;
+}
+
+/* A detached thread still sleeping its last 500 ms when main returns (time enough for an emulated
+   exit report to come first): main sees it asleep, not only about to sleep. */
 static void finish_after_main(void)
 {
     pthread_t t;
+    int tid;
     CHECK(pthread_create(&t, NULL, finish_later, NULL));
     CHECK(pthread_detach(t));
-    while (!atomic_load(&sleeping))
+    while (!(tid = atomic_load(&sleeper)) || !asleep(tid))
         ;
 }
 

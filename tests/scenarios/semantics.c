@@ -64,8 +64,10 @@ int main(void)
     SHOW("setname too long", pthread_setname_np(busy, "a-name-far-too-long-for-it"));
     SHOW("setname", pthread_setname_np(busy, "busy"));
 
+    /* More than any address space holds, so that the mmap fails at once: a smaller one that only
+       overcommit refuses keeps qemu-user searching its address space for minutes. */
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, (size_t)1 << 46);
+    pthread_attr_setstacksize(&attr, (size_t)1 << 62);
     SHOW("create huge stack", pthread_create(&t, &attr, hold, NULL));
     pthread_attr_destroy(&attr);
 
