@@ -66,8 +66,10 @@ typedef struct scan {
     uint64_t bloom[1024]; /* candidate keys, for a quick "no" */
     unsigned char *buffer;
     pid_t pid;
-    size_t named; /* globals named so far */
-    bool failed;  /* out of memory */
+    size_t named;      /* globals named so far */
+    uint64_t deadline; /* of the time it may take */
+    bool failed;       /* out of memory */
+    bool late;         /* stopped at its deadline */
 } scan;
 
 static uint32_t add_origin(scan *s, tl_from from)
@@ -205,6 +207,11 @@ static void drain(scan *s)
     struct iovec remote[BATCH];
     item batch[BATCH];
     while (s->items.n && !s->failed) {
+        if (tl_now_ns() > s->deadline) {
+            s->late = true; /* what is left unread leaves every answer unknown */
+            s->items.n = 0;
+            break;
+        }
         size_t n = 0, bytes = 0;
         while (s->items.n && n < BATCH) {
             item *top = &TL_VEC_AT(s->items, item, s->items.n - 1), it = *top;
@@ -428,7 +435,8 @@ static size_t left_after_globals(tl_reach_thread *threads, size_t n)
 static tl_lock scan_lock; /* one scan at a time: its state and the map's window are static */
 
 bool tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
-                   const uintptr_t *ours, size_t nours, char *why, size_t why_len)
+                   const uintptr_t *ours, size_t nours, unsigned budget_ms, char *why,
+                   size_t why_len)
 {
     static scan s;
     pid_t ran = 0;
@@ -452,7 +460,8 @@ bool tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
                .items = TL_VEC(item),
                .origins = TL_VEC(tl_from),
                .candidates = TL_VEC(candidate),
-               .pid = getpid()};
+               .pid = getpid(),
+               .deadline = tl_now_ns() + budget_ms * 1000000ull};
     tl_vec flags = TL_VEC(bool), buffer = {.elem = BUFFER};
     tl_vec counts = {.elem = 4 * n * sizeof(unsigned long long)};
     unsigned long long *runs = tl_vec_push(&counts);
@@ -487,6 +496,8 @@ bool tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
         snprintf(why, why_len, "%s", s.sp.why);
     if (!why[0] && (s.failed || !built))
         snprintf(why, why_len, "the scan ran out of memory");
+    if (!why[0] && s.late)
+        snprintf(why, why_len, "the scan took longer than %u ms", budget_ms);
     bool moved = false;
     if (!why[0]) {
         if (!ran && !still(threads, n))

@@ -95,12 +95,14 @@ typedef struct tl_reach_thread {
 /* Judges the waits of threads[0..n) (every thread of the process, the library's own left out):
    sets each judged one's result. caller is NULL when the library's own thread writes the report;
    ours lists the heap blocks the library itself allocated that program memory points to (its
-   thread records), which are not the program's. why (why_len bytes) says what kept the scan from
-   seeing every root, "" when nothing did. Returns true when the answer is unknown only because a
+   thread records), which are not the program's. A scan that takes longer than budget_ms stops
+   there, its answers unknown. why (why_len bytes) says what kept the scan from seeing every root,
+   "" when nothing did. Returns true when the answer is unknown only because a
    thread moved while memory was read: asked again with fresh threads, it may hold. Not from a
    signal handler. */
 bool tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
-                   const uintptr_t *ours, size_t nours, char *why, size_t why_len);
+                   const uintptr_t *ours, size_t nours, unsigned budget_ms, char *why,
+                   size_t why_len);
 
 /* Where an object was reached from, in words: "from global `queue` (server)", "it is the global
    `never` (server)", "from the stack of tid 12, which waits on the global `ready` (server)". */
