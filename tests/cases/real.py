@@ -20,13 +20,24 @@ PACKAGES = {"redis-server": "redis-server", "redis-cli": "redis-tools",
 
 def optional(program, package):
     """A program CI does not install (it is large): the test is skipped without it."""
+    host_program()
     path = shutil.which(program)
     if not path:
         raise Skip(f"{program} is not installed (Debian's {package})")
     return path
 
 
+def host_program():
+    """Skips a real program's test in a sanitizer build: its runtime would have to be preloaded
+    into the host's programs (chromium, the JVM and redis bring their own allocators and signal
+    handling), which then test the sanitizer, not threadleak."""
+    if PRELOAD_FIRST:
+        raise Skip("a sanitizer build's library needs its runtime preloaded into the host's "
+                   "programs first, which they do not run under")
+
+
 def need(program):
+    host_program()
     path = shutil.which(program)
     expect(path, f"{program} is not installed: install Debian's {PACKAGES[program]} (.ci/run does)")
     return path
@@ -437,6 +448,7 @@ def pigz_output_is_identical_and_it_leaves_no_thread():
 # ---- a Rust program ----
 
 def rustc():
+    host_program()
     path = shutil.which("rustc")
     if not path:
         raise Skip("rustc is not installed (Debian's rustc package; .ci/run installs it)")

@@ -4,8 +4,15 @@ from harness import *  # noqa: F401,F403
 
 # ---- robustness ----
 
+def skip_unless_fork_safe_allocator():
+    if PRELOAD_FIRST:
+        raise Skip("GCC 12's AddressSanitizer does not lock its allocator around fork: a child of "
+                   "threads that allocate hangs in its first malloc, with or without threadleak")
+
+
 @test
 def fork_child_holds_only_its_own_threads():
+    skip_unless_fork_safe_allocator()
     skip_unless_emulator_runs("forking", why=FORK_THEN_THREAD)
     with tempfile.TemporaryDirectory() as d:
         p = run("forking", options=f"format=json:output={d}/r.%p.json")
@@ -28,9 +35,7 @@ def fork_racing_thread_creation_gives_every_child_its_own_report():
     # Two threads create threads without pause while main forks: a fork may copy a pthread_create
     # in flight, or a lock held by another thread. Every child must still report its own leaked
     # thread, at once, and only it.
-    if PRELOAD_FIRST:
-        raise Skip("GCC 12's AddressSanitizer does not lock its allocator around fork: a child of "
-                   "threads that allocate hangs in its first malloc, with or without threadleak")
+    skip_unless_fork_safe_allocator()
     skip_unless_emulator_runs("forking", why=FORK_THEN_THREAD)
     rounds = 40
     with tempfile.TemporaryDirectory() as d:
