@@ -25,7 +25,8 @@ typedef struct tl_dump_target {
 /* 0, or the status of a failed command after one line saying why the process cannot answer. */
 int tl_cli_dump_find(pid_t pid, tl_dump_target *target);
 /* Asks for a report in format (a tl_format) and copies it to out, waiting at most timeout seconds:
-   0, or 1 after one line saying why not. */
+   0; -1, without a word, when the process exited before it answered; or 1 after one line saying
+   why not. */
 int tl_cli_dump_fetch(const tl_dump_target *target, unsigned format, double timeout, FILE *out);
 
 /* "threadleak: ..." on stderr; returns 1, the status of a failed command. */

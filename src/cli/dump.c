@@ -168,10 +168,12 @@ static int wait_readable(int fd, const peer *p)
     }
 }
 
+/* -1, without a word, when the process exited: its caller knows what to say (top: that it
+   ended). */
 static int no_answer(const peer *p, int why, double timeout)
 {
     if (why == EXITED)
-        return tl_cli_fail("process %d exited before it answered", (int)p->pid);
+        return -1;
     return tl_cli_fail("process %d did not answer within %g s", (int)p->pid, timeout);
 }
 
@@ -314,5 +316,7 @@ static int dump(int argc, char **argv)
         return tl_cli_usage_error(cmd, "give one process id");
     tl_dump_target target;
     int rc = tl_cli_dump_find((pid_t)pid_arg, &target);
-    return rc ? rc : tl_cli_dump_fetch(&target, format, timeout, stdout);
+    if (rc == 0 && (rc = tl_cli_dump_fetch(&target, format, timeout, stdout)) < 0)
+        rc = tl_cli_fail("process %d exited before it answered", (int)target.pid);
+    return rc;
 }
