@@ -53,6 +53,8 @@ RT_SIGNALS = ("the emulator gives the program's real-time signals other host num
 HIGH_RT_SIGNALS = ("qemu 7.2 gives the program only as many real-time signals as the host has to "
                    "spare: the highest ones, which the library moves to when the program takes "
                    "SIGUSR1, are accepted by sigaction but cannot be sent (EINVAL)")
+HOST_PROGRAM = ("threadleak run refuses the host's programs (sh), built for another machine than "
+                "the library")
 FORK_THEN_THREAD = "the emulator cannot start a thread in the fork child of a threaded program"
 UNCHECKED = []  # (what, why): checks an emulator made impossible in this test
 
@@ -175,9 +177,9 @@ def skip_unless_exec_of_built_programs(why):
 
 
 def exec_argv(cmd):
-    """cmd for a program built here that another program built here will exec (threadleak run):
-    natively itself; under an emulator, the emulator first, since qemu-user cannot exec a foreign
-    program itself (it would need the kernel's binfmt_misc)."""
+    """cmd for a program built here that a host program will exec (setpriv): natively itself;
+    under an emulator, the emulator first, since the kernel cannot start a foreign program without
+    binfmt_misc. (threadleak run refuses the emulator, a program for another machine.)"""
     if not EMULATOR:
         return list(cmd)
     return [emulator_named(os.path.basename(cmd[0])), *EMULATOR[1:], *cmd]

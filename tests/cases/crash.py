@@ -113,7 +113,8 @@ def expect_stuck_workers(rep):
 def crashing_thread_in_core(d, cores):
     """The core, where the system writes one: its current thread is the one that faulted, at the
     faulting line, as without the library."""
-    if not cores:
+    if not cores or not natively("the core's faulting thread",
+                                 "the core is the emulator's, not the program's"):
         return
     p = subprocess.run(["gdb", "-batch", "-ex", "bt 1", os.path.join(SCENARIOS, "crash"), os.path.join(d, cores[0])],
                        capture_output=True, text=True, timeout=120)
@@ -168,6 +169,8 @@ def a_failed_assert_is_reported_with_its_message_kept():
 
 @test
 def a_division_by_zero_is_reported():
+    if ARCH == "aarch64":
+        raise Skip("an aarch64 integer division by zero gives 0 and raises no SIGFPE")
     o = crash("fpe")
     group, thread = fatal_thread(o.report("fatal"))
     expect_eq(thread["fatal_signal"], "SIGFPE", "the signal")

@@ -281,8 +281,8 @@ def metrics_and_top_name_cxx_threads_by_the_program_s_own_functions():
             if any(k[0] == "threadleak_threads" and v == 4 for k, v in series.items()):
                 break
             time.sleep(0.1)
-        top = subprocess.Popen([CLI, "top", "-n", "0.2", str(w.pid)], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, text=True)
+        top = start_program([CLI, "top", "-n", "0.2", str(w.pid)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, text=True)
         block = [top.stdout.readline() for _ in range(3)]
         top.terminate()
         top.communicate(timeout=60)
@@ -325,9 +325,9 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
         self.before = termios.tcgetattr(slave)
         self.slave = slave
-        self.proc = subprocess.Popen([CLI, "top", "-n", "0.5", str(pid)], stdin=slave,
-                                     stdout=slave, stderr=slave, start_new_session=True,
-                                     preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        self.proc = start_program([CLI, "top", "-n", "0.5", str(pid)], stdin=slave,
+                                  stdout=slave, stderr=slave, start_new_session=True,
+                                  preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
         self.out = b""
 
     def until(self, pattern):
@@ -382,8 +382,8 @@ def top_quits_on_ctrl_c_and_gives_the_terminal_back():
 def top_prints_plain_lines_when_not_a_terminal_and_ends_with_the_process():
     with Watched("leak", "100", options="at_exit=0") as w:
         w.wait_for_helper()
-        top = subprocess.Popen([CLI, "top", "-n", "0.3", str(w.pid)], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        top = start_program([CLI, "top", "-n", "0.3", str(w.pid)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(1.5)
         w.stop()
         out, err = top.communicate(timeout=60)
@@ -402,7 +402,7 @@ def top_prints_plain_lines_when_not_a_terminal_and_ends_with_the_process():
 @test
 def top_of_a_process_without_the_library_fails_with_one_line():
     with Watched("idle", preload=False) as w:
-        p = subprocess.run([CLI, "top", str(w.pid)], capture_output=True, text=True, timeout=60)
+        p = run_program([CLI, "top", str(w.pid)], capture_output=True, text=True, timeout=60)
         w.stop()
     expect_eq(p.returncode, 1, "status")
     expect_eq(p.stderr, f"threadleak: process {w.pid} does not have libthreadleak loaded (start "
