@@ -47,6 +47,7 @@ PROC_SYSCALL = ("/proc/PID/task/TID/syscall gives the emulator's host system cal
                 "names a wait channel instead")
 HOST_SIGNALS = "the emulator catches every signal on the host, so /proc shows each one caught"
 EMULATOR_THREADS = "/proc/PID/task also lists the emulator's own threads"
+EMULATOR_CMDLINE = "/proc/PID/cmdline is the emulator's, its options before the program's"
 RT_SIGNALS = ("the emulator gives the program's real-time signals other host numbers: one sent "
               "from outside arrives as another (threadleak dump, emulated too, sends the right "
               "one)")
