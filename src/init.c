@@ -7,6 +7,7 @@
    thread's own calls into wrappers (its guard is set) go straight through. */
 #include "core/altstack.h"
 #include "core/futex.h"
+#include "core/held.h"
 #include "core/helper.h"
 #include "core/options.h"
 #include "core/proc.h"
@@ -47,6 +48,7 @@ static void fork_child(void)
     tl_proc_fork_child();
     tl_registry_fork_child();
     tl_resource_fork_child();
+    tl_held_fork_child();
     tl_altstack_fork_child();
     tl_helper_fork_child();
     tl_live_fork_child();
@@ -90,6 +92,7 @@ __attribute__((constructor)) static void constructor(void)
 void tl_main_starting(void)
 {
     tl_start();
+    tl_registry_main_starting((uintptr_t)__builtin_frame_address(0));
     tl_exit_register();
     tl_live_start();
     tl_fatal_start();

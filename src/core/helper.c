@@ -18,8 +18,9 @@
 static struct {
     atomic_int wake; /* bumped to wake it: its futex word */
     atomic_int tid;
-    atomic_bool wanted;  /* jobs are set and the helper is not started */
-    atomic_int main_tid; /* the process's main thread (the pid), without a system call */
+    _Atomic uintptr_t stack; /* an address in its stack */
+    atomic_bool wanted;      /* jobs are set and the helper is not started */
+    atomic_int main_tid;     /* the process's main thread (the pid), without a system call */
     atomic_bool
         main_left;   /* main ended with pthread_exit: the last thread to end ends the process */
     tl_lock running; /* held while jobs run, so that exit can wait for them */
@@ -67,6 +68,11 @@ pid_t tl_helper_tid(void)
     return atomic_load(&helper.tid);
 }
 
+uintptr_t tl_helper_stack(void)
+{
+    return atomic_load(&helper.tid) ? atomic_load(&helper.stack) : 0;
+}
+
 void tl_helper_rename(const char *name)
 {
     prctl(PR_SET_NAME, name);
@@ -105,6 +111,7 @@ static void *run(void *arg)
     tl_guard = 1;                   /* for good: nothing this thread does is the program's */
     tl_helper_rename("threadleak"); /* until a job names it for `threadleak dump` */
     pid_t tid = tl_gettid();
+    atomic_store(&helper.stack, (uintptr_t)__builtin_frame_address(0));
     tl_proc_hide(tid);
     atomic_store(&helper.tid, tid);
     tl_futex_wake(&helper.tid, 1);
@@ -189,6 +196,7 @@ void tl_helper_stop(void)
 void tl_helper_fork_child(void)
 {
     atomic_store(&helper.tid, 0);
+    atomic_store(&helper.stack, 0);
     tl_proc_hide(0);
     tl_lock_reset(&helper.running);
     atomic_store(&helper.wanted, atomic_load(&helper.njobs) > 0);

@@ -25,6 +25,7 @@ void tl_helper_add_lasting(tl_helper_job *job);
 void tl_helper_start_now(void);          /* from a safe point (core/start.h) */
 void tl_helper_wake(void);               /* safe in a signal handler */
 pid_t tl_helper_tid(void);               /* 0 until it runs */
+uintptr_t tl_helper_stack(void);         /* an address in its stack, 0 until it runs */
 void tl_helper_rename(const char *name); /* from a job */
 /* Waits for a job in progress to end, and runs no more but the lasting ones: at exit. */
 void tl_helper_stop(void);

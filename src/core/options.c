@@ -21,6 +21,7 @@ tl_options tl_opt = {
     .pileup = 100,
     .fatal = true,
     .default_suppressions = true,
+    .reach = true,
 };
 
 static const char *const format_names[] = {TL_FORMAT_NAMES};
@@ -114,6 +115,7 @@ static const struct option {
     {"metrics", PATH, offsetof(tl_options, metrics), 0, 0, "a file path"},
     {"debuginfod", BOOL, offsetof(tl_options, debuginfod), 0, 0, "0 or 1"},
     {"default_suppressions", BOOL, offsetof(tl_options, default_suppressions), 0, 0, "0 or 1"},
+    {"reach", BOOL, offsetof(tl_options, reach), 0, 0, "0 or 1"},
 };
 
 /* Sets the option's field from v; false when v is not valid for it (the field is left alone). */

@@ -42,6 +42,7 @@ typedef struct tl_options {
     char metrics[PATH_MAX];    /* Prometheus file rewritten at every sample, "" for none */
     bool debuginfod;           /* symbolizing may fetch debug information over the network */
     bool default_suppressions; /* the installed rules for runtimes' own threads apply */
+    bool reach;                /* reports scan memory for who can reach a waited-on object */
 } tl_options;
 
 extern tl_options tl_opt;

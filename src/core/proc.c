@@ -55,6 +55,15 @@ bool tl_proc_task(pid_t tid, tl_task *task)
     return true;
 }
 
+bool tl_proc_runs(pid_t tid, unsigned long long runs[2])
+{
+    char path[64], buf[96];
+    snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", (int)tid);
+    /* "ns-on-cpu ns-waiting times-run" */
+    return read_small(path, buf, sizeof buf) > 0 &&
+           sscanf(buf, "%llu %*u %llu", &runs[0], &runs[1]) == 2;
+}
+
 static atomic_int hidden;
 
 /* Under an emulator, its own threads: noted before the first thread made through us and before the

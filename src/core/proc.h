@@ -17,6 +17,10 @@ _Static_assert(offsetof(tl_task, tid) == 0, "sorted with tl_tid_cmp");
 size_t tl_proc_tids(pid_t **tids);
 bool tl_proc_has(const pid_t *tids, size_t n, pid_t tid);
 bool tl_proc_task(pid_t tid, tl_task *task); /* false when it is gone */
+/* What schedstat says of thread tid: runs[0] its time on a CPU (ns, brought up to date when it
+   leaves one), runs[1] how many times it was put on one. false when the kernel does not say (no
+   CONFIG_SCHED_INFO) or the thread is gone. */
+bool tl_proc_runs(pid_t tid, unsigned long long runs[2]);
 /* The system call a thread sits in ("syscall:futex"), or its wait channel; "" when unknown. */
 void tl_proc_wait_object(pid_t tid, char *buf, size_t len);
 /* The library's own thread, which no listing shows. */

@@ -18,12 +18,13 @@
 
 static tl_lock registry_lock;
 static tl_thread *table;
-/* When recent threads ended, for evidence ("exited 5 s ago"): a ring, newest overwriting oldest. */
-static struct {
-    pid_t tid;
-    uint64_t ns;
-} exits[1024];
+/* Threads that ended lately: a ring, newest overwriting oldest. */
+static tl_ended exits[1024];
 static unsigned exits_next;
+/* main's waits, recorded for the reachability scan (main is never reported); in a fork child, the
+   forking thread's record, which it keeps. */
+static tl_wait main_wait;
+static tl_wait *main_waits = &main_wait;
 TL_TLS tl_thread *tl_self;
 static uint64_t created, ended; /* under the lock */
 /* Not counted as made: threads the parent made (in a fork child), and creations that failed. */
@@ -149,9 +150,16 @@ void tl_thread_ended(tl_thread *t)
     tl_lock_acquire(&registry_lock);
     t->exited_ns = now;
     atomic_store(&t->exited, true);
-    unsigned slot = exits_next++ % (sizeof exits / sizeof *exits);
-    exits[slot].tid = atomic_load(&t->tid);
-    exits[slot].ns = now;
+    exits[exits_next++ % TL_LENGTH(exits)] = (tl_ended){
+        .tid = atomic_load(&t->tid),
+        .creator_tid = t->creator_tid,
+        .ns = now,
+        .created_at = t->created_at,
+        .handle = (uintptr_t)pthread_self(), /* its creator may not have stored it yet */
+        .stack_size = t->stack_size,
+        .sp = (uintptr_t)__builtin_frame_address(0),
+    };
+    memcpy(exits[(exits_next - 1) % TL_LENGTH(exits)].name, t->name, sizeof t->name);
     ended++;
     if (t->detached && t->listed)
         unlist(t);
@@ -252,14 +260,49 @@ bool tl_registry_empty(void)
 
 uint64_t tl_registry_exit_time(pid_t tid)
 {
-    const unsigned n = sizeof exits / sizeof *exits;
-    uint64_t ns = 0;
+    tl_ended e;
+    return tl_registry_ended(tid, &e) ? e.ns : 0;
+}
+
+bool tl_registry_ended(pid_t tid, tl_ended *out)
+{
+    const unsigned n = TL_LENGTH(exits);
+    bool found = false;
     tl_lock_acquire(&registry_lock);
-    for (unsigned back = 1; back <= n && back <= exits_next && !ns; back++) /* newest first */
-        if (exits[(exits_next - back) % n].tid == tid)
-            ns = exits[(exits_next - back) % n].ns;
+    for (unsigned back = 1; back <= n && back <= exits_next && !found; back++) /* newest first */
+        if ((found = exits[(exits_next - back) % n].tid == tid))
+            *out = exits[(exits_next - back) % n];
     tl_lock_release(&registry_lock);
-    return ns;
+    return found;
+}
+
+size_t tl_registry_ended_all(tl_ended **out)
+{
+    tl_lock_acquire(&registry_lock);
+    size_t n = exits_next < TL_LENGTH(exits) ? exits_next : TL_LENGTH(exits);
+    *out = malloc((n + 1) * sizeof **out);
+    if (*out)
+        memcpy(*out, exits, n * sizeof **out);
+    tl_lock_release(&registry_lock);
+    return *out ? n : 0;
+}
+
+static uintptr_t main_top;
+
+void tl_registry_main_starting(uintptr_t frames_top)
+{
+    main_top = frames_top;
+    tl_self_wait = main_waits;
+}
+
+uintptr_t tl_registry_main_top(void)
+{
+    return main_top;
+}
+
+tl_wait *tl_registry_main_wait(void)
+{
+    return main_waits;
 }
 
 bool tl_registry_tracks(pid_t tid)
@@ -329,8 +372,11 @@ void tl_registry_fork_parent(void)
    main thread now) but kept until it ends, as it still points to it. */
 void tl_registry_fork_child(void)
 {
-    if (tl_self) /* the forking thread is the child's main thread */
+    if (tl_self) { /* the forking thread is the child's main thread */
         memcpy(main_name, tl_self->name, sizeof main_name);
+        main_waits = &tl_self->wait;
+    }
+    exits_next = 0; /* the parent's threads are not the child's */
     tl_thread *t, *next;
     HASH_ITER(hh, table, t, next)
     {

@@ -40,6 +40,20 @@ typedef struct tl_thread {
 
 extern TL_TLS tl_thread *tl_self; /* the calling thread's record, if we made it */
 
+/* A thread we made that has ended (its start routine returned), as the registry remembers the
+   last 1024: for evidence ("exited 5 s ago"), and for reports, which may still find it in /proc
+   for a moment (it runs glibc's thread exit, key destructors included) and must tell it from a
+   thread they never saw; and its stack, which holds no thread's frames any more. */
+typedef struct tl_ended {
+    pid_t tid, creator_tid;
+    uint64_t ns; /* when it ended */
+    const tl_stack *created_at;
+    char name[16];
+    uintptr_t handle; /* its pthread_t: glibc's descriptor, at the top of its stack */
+    size_t stack_size;
+    uintptr_t sp; /* its stack pointer as it ended */
+} tl_ended;
+
 void tl_registry_init(void); /* main's name, which its first threads inherit */
 tl_thread *tl_thread_new(void *(*start)(void *), void *arg, bool detached,
                          const tl_stack *created_at);
@@ -74,8 +88,14 @@ void tl_registry_totals(uint64_t *made, uint64_t *finished);
 bool tl_registry_all_exited(pid_t except, bool (*ignore)(const char *name));
 bool tl_registry_empty(void); /* no thread listed, and none being created */
 bool tl_registry_tracks(pid_t tid);
-pid_t tl_registry_tid_of(pthread_t handle); /* 0 when not listed or not yet running */
-uint64_t tl_registry_exit_time(pid_t tid);  /* when a thread we made ended, 0 if unknown */
+pid_t tl_registry_tid_of(pthread_t handle);       /* 0 when not listed or not yet running */
+uint64_t tl_registry_exit_time(pid_t tid);        /* when a thread we made ended, 0 if unknown */
+bool tl_registry_ended(pid_t tid, tl_ended *out); /* the latest thread of that tid that ended */
+size_t tl_registry_ended_all(tl_ended **out);     /* all it remembers, malloc'd; 0 when none */
+/* In main, from a frame just below main's own: its waits are recorded from now on. */
+void tl_registry_main_starting(uintptr_t frames_top);
+tl_wait *tl_registry_main_wait(void); /* main's wait record */
+uintptr_t tl_registry_main_top(void); /* above it, main's stack holds argv and the environment */
 void tl_registry_fork_prepare(void);
 void tl_registry_fork_parent(void);
 void tl_registry_fork_child(void);

@@ -18,6 +18,7 @@
 
 #include "core/arena.h"
 #include "core/base.h"
+#include "core/libs.h"
 #include "core/options.h"
 
 #include <dlfcn.h>
@@ -78,7 +79,7 @@ const tl_libunwind *tl_libunwind_load(void)
         !atomic_compare_exchange_strong(&libunwind_state, &state, UNW_LOADING))
         return tl_libunwind_loaded();
     tl_guard++;
-    void *lib = dlopen(TL_LIBUNWIND_SONAME, RTLD_NOW | RTLD_LOCAL);
+    void *lib = tl_libs_open(TL_LIBUNWIND_SONAME);
     if (lib) {
         *(void **)&libunwind.backtrace = dlsym(lib, "unw_backtrace");
         *(void **)&libunwind.init_local = dlsym(lib, UNW_NAME("_UL", "init_local"));

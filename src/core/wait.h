@@ -71,7 +71,9 @@ typedef struct tl_wait {
     tl_cpu_context ctx; /* the wrapper's registers, to unwind from */
 } tl_wait;
 
-/* The calling thread's wait record: set when a thread we created starts, NULL in the others. */
+/* The calling thread's wait record: set when a thread we created starts, and for main when it
+   starts (its waits are never reported, but they tell the reachability scan where it stands);
+   NULL in the others. */
 extern TL_TLS tl_wait *tl_self_wait;
 
 /* A wait in a wrapper's scope. Use:

@@ -66,6 +66,7 @@ int __libc_start_main(tl_main_fn *main, int argc, char **argv, void (*init)(void
     X(pthread_cond_signal, TL_GLIBC_COND_VERSION)                                                  \
     X(pthread_cond_broadcast, TL_GLIBC_COND_VERSION)                                               \
     X(pthread_cond_init, TL_GLIBC_COND_VERSION)                                                    \
+    X(pthread_cond_destroy, TL_GLIBC_COND_VERSION)                                                 \
     X(pthread_mutex_lock, NULL)                                                                    \
     X(pthread_mutex_timedlock, NULL)                                                               \
     X(pthread_mutex_clocklock, NULL)                                                               \
@@ -84,6 +85,7 @@ int __libc_start_main(tl_main_fn *main, int argc, char **argv, void (*init)(void
     X(sem_clockwait, NULL)                                                                         \
     X(sem_post, NULL)                                                                              \
     X(sem_init, NULL)                                                                              \
+    X(sem_destroy, NULL)                                                                           \
     X(cnd_wait, NULL)                                                                              \
     X(cnd_timedwait, NULL)                                                                         \
     X(cnd_signal, NULL)                                                                            \
@@ -137,6 +139,7 @@ int __libc_start_main(tl_main_fn *main, int argc, char **argv, void (*init)(void
     X(mq_timedsend, NULL)                                                                          \
     X(mq_receive, NULL)                                                                            \
     X(mq_timedreceive, NULL)                                                                       \
+    X(mq_notify, NULL)                                                                             \
     X(timer_create, TL_GLIBC_TIMER_VERSION)                                                        \
     X(timer_delete, TL_GLIBC_TIMER_VERSION)                                                        \
     X(sigaction, NULL)                                                                             \

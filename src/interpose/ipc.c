@@ -3,6 +3,7 @@
 #include "interpose/interpose.h"
 
 #include "core/fdtable.h"
+#include "core/held.h"
 #include "core/resource.h"
 #include "core/wakers.h"
 
@@ -59,8 +60,31 @@ TL_API mqd_t __mq_open_2(const char *name, int oflag)
 TL_API int mq_close(mqd_t q)
 {
     int rc = REAL(mq_close)(q);
-    if (!tl_bypass() && rc == 0)
+    if (!tl_bypass() && rc == 0) {
+        TL_KEEP_ERRNO;
+        tl_guard++;
         tl_fd_closed(q);
+        tl_held_drop(TL_HELD_MQ_NOTIFY, (uintptr_t)q);
+        tl_guard--;
+    }
+    return rc;
+}
+
+/* The value a notification will carry is the kernel's to keep until it fires (for SIGEV_THREAD,
+   glibc hands it to the kernel too): noted for the reachability scan. One that fired stays noted
+   until the next mq_notify or mq_close, which only makes the scan keep more. */
+TL_API int mq_notify(mqd_t q, const struct sigevent *ev)
+{
+    int rc = REAL(mq_notify)(q, ev);
+    if (!tl_bypass() && rc == 0) {
+        TL_KEEP_ERRNO;
+        tl_guard++;
+        if (ev && ev->sigev_notify != SIGEV_NONE)
+            tl_held_set(TL_HELD_MQ_NOTIFY, (uintptr_t)q, (uintptr_t)ev->sigev_value.sival_ptr);
+        else
+            tl_held_drop(TL_HELD_MQ_NOTIFY, (uintptr_t)q);
+        tl_guard--;
+    }
     return rc;
 }
 
@@ -129,8 +153,15 @@ TL_API int tl_timer_create(clockid_t clock, struct sigevent *ev, timer_t *timer)
     int rc = REAL(timer_create)(clock, ev, timer);
     TL_KEEP_ERRNO;
     tl_timer_helper_after(searching, rc == 0);
-    if (rc == 0)
+    if (rc == 0) {
         tl_timer_made(*timer, made_at((uintptr_t)__builtin_return_address(0)));
+        /* The kernel keeps the value (as /proc/self/timers shows, where it can be read) */
+        if (ev && ev->sigev_notify != SIGEV_NONE) {
+            tl_guard++;
+            tl_held_set(TL_HELD_TIMER, (uintptr_t)*timer, (uintptr_t)ev->sigev_value.sival_ptr);
+            tl_guard--;
+        }
+    }
     return rc;
 }
 
@@ -141,6 +172,7 @@ TL_API int tl_timer_delete(timer_t timer)
         TL_KEEP_ERRNO;
         tl_guard++;
         tl_timer_deleted(timer);
+        tl_held_drop(TL_HELD_TIMER, (uintptr_t)timer);
         tl_guard--;
     }
     return rc;

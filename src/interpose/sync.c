@@ -55,11 +55,20 @@ TL_API int pthread_cond_broadcast(pthread_cond_t *c)
     return REAL(pthread_cond_broadcast)(c);
 }
 
+/* A new object at this address, or none: whoever signalled the old one is not its waker. */
 TL_API int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
 {
     if (!tl_bypass())
         tl_wakers_forget((uintptr_t)c);
     return REAL(pthread_cond_init)(c, attr);
+}
+
+TL_API int pthread_cond_destroy(pthread_cond_t *c)
+{
+    int rc = REAL(pthread_cond_destroy)(c);
+    if (!tl_bypass() && rc == 0)
+        tl_wakers_forget((uintptr_t)c);
+    return rc;
 }
 
 /* ---- C11's condition variables: glibc's cnd_* reach nptl inside libc, past pthread_cond_* ---- */
@@ -278,6 +287,14 @@ TL_API int sem_init(sem_t *s, int shared, unsigned value)
     if (!tl_bypass())
         tl_wakers_forget((uintptr_t)s);
     return REAL(sem_init)(s, shared, value);
+}
+
+TL_API int sem_destroy(sem_t *s)
+{
+    int rc = REAL(sem_destroy)(s);
+    if (!tl_bypass() && rc == 0)
+        tl_wakers_forget((uintptr_t)s);
+    return rc;
 }
 
 /* ---- sleeps: glibc's sleep, usleep and thrd_sleep call nanosleep inside libc, not ours ---- */

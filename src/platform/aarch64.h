@@ -54,6 +54,15 @@ static inline uintptr_t tl_cpu_lr(const tl_cpu_context *c)
     return (uintptr_t)c->uc_mcontext.regs[30];
 }
 
+/* The callee-saved registers tl_cpu_save keeps (x19 to x29): the values a function that called
+   the waiting one still holds, for the reachability scan. */
+#define TL_CPU_SAVED 11
+static inline void tl_cpu_saved(const tl_cpu_context *c, uintptr_t out[TL_CPU_SAVED])
+{
+    for (int i = 0; i < TL_CPU_SAVED; i++)
+        out[i] = (uintptr_t)c->uc_mcontext.regs[19 + i];
+}
+
 /* Inlined into the caller, so that the registers are those of the caller's own frame. The
    program counter is the label after the stores, an address inside the caller. */
 #define tl_cpu_save(ctx)                                                                           \

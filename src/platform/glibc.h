@@ -12,9 +12,11 @@
 
 #include <mqueue.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <threads.h>
 #include <unistd.h> /* socklen_t */
 
@@ -83,9 +85,96 @@ static inline pthread_mutex_t *tl_glibc_mtx(mtx_t *m)
 }
 
 _Static_assert(offsetof(pthread_mutex_t, __data.__lock) == 0, "glibc mutex: lock word first");
+_Static_assert(offsetof(pthread_mutex_t, __data.__kind) == 16, "glibc mutex: kind at 16");
 _Static_assert(offsetof(pthread_mutex_t, __data.__owner) == 8, "glibc mutex: owner tid at 8");
 _Static_assert(sizeof(((pthread_mutex_t *)0)->__data.__owner) == sizeof(int), "owner is a tid");
 _Static_assert(offsetof(pthread_rwlock_t, __data.__cur_writer) == 24, "glibc rwlock: writer at 24");
+
+_Static_assert(offsetof(pthread_rwlock_t, __data.__shared) == 28, "glibc rwlock: pshared at 28");
+_Static_assert(offsetof(pthread_cond_t, __data.__g1_start) == 8, "glibc cond: G1 start at 8");
+_Static_assert(offsetof(pthread_cond_t, __data.__wrefs) == 36, "glibc cond: wrefs at 36");
+
+/* What the other objects are inside (nptl/internaltypes.h, 64-bit atomics): a semaphore's value
+   and waiter count, then its futex flag; a barrier's counters, then its flag. */
+typedef struct tl_glibc_sem {
+    uint64_t data;
+    int private_flag;
+    int pad;
+} tl_glibc_sem;
+typedef struct tl_glibc_barrier {
+    unsigned in, current_round, count;
+    int shared;
+    unsigned out;
+} tl_glibc_barrier;
+_Static_assert(sizeof(tl_glibc_sem) <= sizeof(sem_t), "glibc sem_t holds struct new_sem");
+_Static_assert(sizeof(tl_glibc_barrier) <= sizeof(pthread_barrier_t), "pthread_barrier fits");
+
+/* The flags of process-shared objects. glibc's futex flag words hold LLL_SHARED (128, which is
+   FUTEX_PRIVATE_FLAG: the kernel's flag is applied inverted) for a shared object and 0 for a
+   private one; a mutex's kind has its own bit for it, and robust mutexes a bit of theirs. */
+#define TL_GLIBC_LLL_SHARED 128
+#define TL_GLIBC_MUTEX_PSHARED_BIT 128
+#define TL_GLIBC_MUTEX_ROBUST_BIT 16
+#define TL_GLIBC_COND_SHARED_MASK 1u
+
+static inline int tl_glibc_load_int(const void *p)
+{
+    return __atomic_load_n((const int *)p, __ATOMIC_RELAXED);
+}
+
+/* Whether a waited-on object says it is process-shared: another process may then wake it. Reads
+   the object's words, so only while its waiter is held in its wait. */
+static inline bool tl_glibc_mutex_shared(const pthread_mutex_t *m)
+{
+    return tl_glibc_load_int(&m->__data.__kind) & TL_GLIBC_MUTEX_PSHARED_BIT;
+}
+static inline bool tl_glibc_mutex_robust(const pthread_mutex_t *m)
+{
+    return tl_glibc_load_int(&m->__data.__kind) & TL_GLIBC_MUTEX_ROBUST_BIT;
+}
+static inline bool tl_glibc_rwlock_shared(const pthread_rwlock_t *l)
+{
+    return tl_glibc_load_int(&l->__data.__shared) != 0;
+}
+static inline bool tl_glibc_cond_shared(const pthread_cond_t *c)
+{
+    return tl_glibc_load_int(&c->__data.__wrefs) & TL_GLIBC_COND_SHARED_MASK;
+}
+static inline bool tl_glibc_sem_shared(const sem_t *s)
+{
+    return tl_glibc_load_int(&((const tl_glibc_sem *)s)->private_flag) == TL_GLIBC_LLL_SHARED;
+}
+static inline bool tl_glibc_barrier_shared(const pthread_barrier_t *b)
+{
+    return tl_glibc_load_int(&((const tl_glibc_barrier *)b)->shared) == TL_GLIBC_LLL_SHARED;
+}
+
+/* Whether a signal or broadcast has ever reached a waiter of this condition variable since it was
+   initialised (pthread_cond_init, PTHREAD_COND_INITIALIZER or zeroed memory). The first signal
+   that finds waiters switches its groups, which adds at least 1 to __g1_start, and __g1_start only
+   grows (nptl/pthread_cond_common.c, __condvar_quiesce_and_switch_g1); a signal that finds no
+   waiter leaves no trace. */
+static inline bool tl_glibc_cond_ever_signalled(const pthread_cond_t *c)
+{
+    return __atomic_load_n(&c->__data.__g1_start.__value64, __ATOMIC_RELAXED) != 0;
+}
+
+/* glibc's thread descriptor (struct pthread, a pthread_t's value) sits at the top of the stack
+   mapping it allocates, less than a page below the mapping's end; on x86_64 its first word and
+   its third (tcbhead_t's tcb and self) point to itself, as the psABI's %fs:0 requires of the
+   first. */
+#if defined(__x86_64__)
+static inline bool tl_glibc_descriptor_at(uintptr_t pd, const uintptr_t words[3])
+{
+    return words[0] == pd && words[2] == pd;
+}
+#else
+static inline bool tl_glibc_descriptor_at(uintptr_t pd, const uintptr_t words[3])
+{
+    (void)pd, (void)words;
+    return false; /* unknown: no stack is taken for a finished thread's */
+}
+#endif
 
 /* glibc's cancellation unwinding runs the cleanup buffers a thread registered with
    _pthread_cleanup_push as it leaves their frames (nptl/unwind.c, unwind_stop): a cleanup that runs

@@ -38,6 +38,16 @@ static inline uintptr_t tl_cpu_lr(const tl_cpu_context *c)
     return 0;
 }
 
+/* The callee-saved registers tl_cpu_save keeps: the values a function that called the waiting one
+   still holds, for the reachability scan. */
+#define TL_CPU_SAVED 6
+static inline void tl_cpu_saved(const tl_cpu_context *c, uintptr_t out[TL_CPU_SAVED])
+{
+    static const int regs[TL_CPU_SAVED] = {REG_RBP, REG_RBX, REG_R12, REG_R13, REG_R14, REG_R15};
+    for (int i = 0; i < TL_CPU_SAVED; i++)
+        out[i] = (uintptr_t)TL_CPU_GREGS(c)[regs[i]];
+}
+
 /* Inlined into the caller, so that the registers are those of the caller's own frame. The
    instruction pointer is the label after the stores: an address inside the caller, as a return
    address would be. */

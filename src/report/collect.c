@@ -9,9 +9,11 @@
 #include "core/fdtable.h"
 #include "core/options.h"
 #include "platform/platform.h"
+#include "report/reach.h"
 #include "report/unwind.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,25 +66,41 @@ static void wait_object(const tl_wait *w, char *buf, size_t len)
 
 /* Whom a waiting thread waits for, as far as the object tells: a mutex's owner, a rwlock's writer,
    the joined thread; and for a condition variable, semaphore, futex word, pipe or queue, who has
-   woken it before. The thread is pinned in its wait, so the object is alive. */
+   woken it before; and whether the object says it is shared with other processes. The thread is
+   pinned in its wait, so the object is alive. */
 static void wait_target(const tl_wait *w, tl_row *r)
 {
     uintptr_t key;
     r->nwakers = -1;
     r->timed = w->timed;
     switch (w->state) {
-    case TL_MUTEX_LOCK: r->waits_for = tl_glibc_mutex_owner((pthread_mutex_t *)w->object); break;
+    case TL_MUTEX_LOCK:
+        r->waits_for = tl_glibc_mutex_owner((pthread_mutex_t *)w->object);
+        r->shared = tl_glibc_mutex_shared((pthread_mutex_t *)w->object);
+        r->robust = tl_glibc_mutex_robust((pthread_mutex_t *)w->object);
+        break;
     case TL_RWLOCK_READ:
     case TL_RWLOCK_WRITE:
         r->waits_for = tl_glibc_rwlock_writer((pthread_rwlock_t *)w->object);
+        r->shared = tl_glibc_rwlock_shared((pthread_rwlock_t *)w->object);
         break;
     case TL_JOIN: r->waits_for = tl_registry_tid_of((pthread_t)w->object); break;
+    case TL_BARRIER_WAIT:
+        r->shared = tl_glibc_barrier_shared((pthread_barrier_t *)w->object);
+        break;
     case TL_FUTEX_WAIT:
-        if (w->kind != TL_OBJ_ADDR)
-            break; /* a futex_waitv whose words could not be read */
-        /* fall through */
+        if (w->kind == TL_OBJ_ADDR) /* else a futex_waitv whose words could not be read */
+            r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker);
+        break;
     case TL_COND_WAIT:
-    case TL_SEM_WAIT: r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker); break;
+        r->shared = tl_glibc_cond_shared((pthread_cond_t *)w->object);
+        r->unsignalled = !tl_glibc_cond_ever_signalled((pthread_cond_t *)w->object);
+        r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker);
+        break;
+    case TL_SEM_WAIT:
+        r->shared = tl_glibc_sem_shared((sem_t *)w->object);
+        r->nwakers = tl_wakers(w->object, r->wakers, &r->last_waker);
+        break;
     case TL_PIPE_READ:
     case TL_MQ_RECEIVE:
         if ((key = tl_fd_waker_key((int)w->object)))
@@ -114,6 +132,20 @@ static tl_unwinder *unwinder(tl_report *rep, tl_unwinder **u)
     return *u;
 }
 
+/* What the reachability scan needs of a held wait: where it is, and the registers it saved. */
+static void reach_wait(const tl_wait *w, const tl_row *r, tl_reach_thread *rt)
+{
+    rt->role = TL_THREAD_WAITING;
+    rt->record = w;
+    rt->state = w->state;
+    rt->object = w->object;
+    rt->timed = w->timed;
+    rt->shared = r->shared;
+    rt->since_ns = w->since_ns;
+    rt->sp = tl_cpu_sp(&w->ctx);
+    tl_cpu_saved(&w->ctx, rt->regs);
+}
+
 /* Pins a wait that is blocked, or about to be: a record being written (the thread is inside
    tl_wait_begin, perhaps preempted there on a loaded machine) or pinned by another report is
    waited for, up to 20 ms. False when the thread is not in a recorded wait. */
@@ -132,10 +164,10 @@ static bool pin_soon(tl_wait *w)
     }
 }
 
-/* The state of a live thread that is waiting in a wrapper, with the stack of that wait; false when
-   it is not in one. The state, object and evidence are read even when no unwinder can be made:
+/* The state of a live thread that is waiting in a wrapper, with the stack of that wait and what
+   the scan needs of it; false when it is not in one. The state, object and evidence are read even when no unwinder can be made:
    a recorded wait is never left to the kernel's word. */
-static bool read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
+static bool read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_reach_thread *rt, tl_unwinder **u)
 {
     tl_wait *w = &t->wait;
     if (atomic_load(&w->phase) == TL_WAIT_IDLE)
@@ -147,6 +179,7 @@ static bool read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
     r->since_ns = w->since_ns;
     wait_object(w, r->object, sizeof r->object);
     wait_target(w, r);
+    reach_wait(w, r, rt);
     if (*u)
         r->blocked_at = tl_unwind_wait(*u, w, t->stack_top, t->stack_size);
     tl_wait_unpin(w);
@@ -157,14 +190,15 @@ static bool read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
    does not interpose. The kernel is asked now, not after the other threads are read, and a thread
    it finds asleep is read again: it may have entered a wait since (a busy pool does, all the
    time), and a recorded wait is never reported as the kernel's bare "waiting". */
-static void read_running(tl_report *rep, tl_thread *t, tl_row *r, tl_unwinder **u)
+static void read_running(tl_report *rep, tl_thread *t, tl_row *r, tl_reach_thread *rt,
+                         tl_unwinder **u)
 {
     tl_task task;
     for (int tries = 1; r->tid; tries++) {
-        if (!tl_proc_task(r->tid, &task) || task.state == 'R' || read_wait(rep, t, r, u))
+        if (!tl_proc_task(r->tid, &task) || task.state == 'R' || read_wait(rep, t, r, rt, u))
             return; /* gone, on a CPU, or in a recorded wait */
         kernel_state(r, &task);
-        if (read_wait(rep, t, r, u) || r->object[0] || tries == 3)
+        if (read_wait(rep, t, r, rt, u) || r->object[0] || tries == 3)
             return;
         r->state = TL_RUNNING; /* in no system call: it ran on between the two looks */
     }
@@ -185,10 +219,11 @@ static bool is_fatal(const tl_report *rep, pid_t tid)
     return rep->fatal && rep->fatal->tid == tid;
 }
 
-/* The registry's threads as rows, into rows (room for n), waits unwound; not the waits of threads
-   a name: rule hides (a runtime's own), which would cost a report its symbols for nothing. */
+/* The registry's threads as rows, into rows (room for n), waits unwound, and what the scan needs
+   of each, into rt; not the waits of threads a name: rule hides (a runtime's own), which would
+   cost a report its symbols for nothing (the scan takes them as unseen). */
 static size_t registry_rows(tl_report *rep, const tl_filter *f, tl_thread **threads, size_t n,
-                            tl_row *rows, tl_unwinder **u)
+                            tl_row *rows, tl_reach_thread *rt, tl_unwinder **u)
 {
     /* The tids first: a thread not yet scheduled gets its share of the 50 ms before the
        unwinding below takes its time, and another look after it. */
@@ -210,8 +245,15 @@ static size_t registry_rows(tl_report *rep, const tl_filter *f, tl_thread **thre
         r->since_ns = exited ? t->exited_ns : 0;
         r->suppressed =
             tl_rules_match_name(f->rules[0], r->name) || tl_rules_match_name(f->rules[1], r->name);
-        if (!exited && !r->suppressed && !read_wait(rep, t, r, u) && !is_fatal(rep, r->tid))
-            read_running(rep, t, r, u);
+        rt[i] = (tl_reach_thread){.tid = r->tid,
+                                  .role = exited ? TL_THREAD_ENDED : TL_THREAD_UNSEEN,
+                                  .handle = (uintptr_t)t->handle,
+                                  .stack_size = t->stack_size};
+        tl_ended e;
+        if (exited && r->tid && tl_registry_ended(r->tid, &e))
+            rt[i].sp = e.sp;
+        if (!exited && !r->suppressed && !read_wait(rep, t, r, &rt[i], u) && !is_fatal(rep, r->tid))
+            read_running(rep, t, r, &rt[i], u);
         if (is_fatal(rep, r->tid))
             fatal_stack(rep, r, t->stack_top, t->stack_size, u);
     }
@@ -321,12 +363,31 @@ static bool make_groups(tl_report *r)
     return true;
 }
 
-/* A tracked thread's row: the registry knows it, and the kernel was asked while it was read
-   (read_running). A thread that finished is no one's waker any more. */
-static void refine_tracked(tl_row *row, tl_task *task)
+/* Why a thread the scan cannot see into is unseen: it runs, or waits where no wrapper records. */
+static void unseen(const tl_row *row, tl_reach_thread *rt)
 {
-    if (task && row->state == TL_EXITED_UNJOINED)
+    if (row->state == TL_RUNNING)
+        snprintf(rt->unseen, sizeof rt->unseen, "runs");
+    else
+        snprintf(rt->unseen, sizeof rt->unseen, "waits in %s, which threadleak does not record",
+                 row->object[0] ? row->object : "a call");
+}
+
+/* A tracked thread's row: the registry knows it, and the kernel was asked while it was read
+   (read_running). One that has finished may still be running glibc's thread exit (key
+   destructors among it): the scan cannot see into it then. A thread that finished is no one's
+   waker any more. */
+static void refine_tracked(tl_row *row, tl_task *task, tl_reach_thread *rt)
+{
+    if (rt->role == TL_THREAD_UNSEEN)
+        unseen(row, rt);
+    if (task && row->state == TL_EXITED_UNJOINED) {
+        if (tl_proc_task(row->tid, task) && task->state != 'Z' && task->state != 'X') {
+            rt->role = TL_THREAD_UNSEEN;
+            snprintf(rt->unseen, sizeof rt->unseen, "is still ending");
+        }
         task->state = 'Z';
+    }
 }
 
 /* Whether a task is gone, or goes within 200 ms. */
@@ -346,14 +407,21 @@ static bool gone_soon(tl_task *task)
    milliseconds under an emulator, which tears down its own state of the thread too. It is given
    the time to go; a task that stays has taken the tid anew, and is reported. */
 static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excluded,
-                          tl_unwinder **u)
+                          tl_reach_thread *rt, tl_unwinder **u)
 {
     if (!tl_proc_task(task->tid, task) || task->state == 'Z' || task->state == 'X')
         return false; /* gone: only its /proc entry lingers */
     if (tl_registry_exit_time(task->tid) && gone_soon(task))
         return false;
+    *rt = (tl_reach_thread){.tid = task->tid, .role = TL_THREAD_UNSEEN};
     if (task->tid == r->timer_helper) {
         ++*excluded; /* listed with the timers it serves */
+        char in[48];
+        tl_proc_wait_object(task->tid, in, sizeof in);
+        /* in sigwaitinfo, it holds nothing of the program: its loop starts afresh each time */
+        if (strcmp(in, "syscall:rt_sigtimedwait") == 0)
+            rt->role = TL_THREAD_TIMER_HELPER;
+        snprintf(rt->unseen, sizeof rt->unseen, "(glibc's timer thread) runs");
         return false;
     }
     *row = (tl_row){.tid = task->tid, .start = task->start, .state = TL_RUNNING};
@@ -363,7 +431,65 @@ static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excl
         fatal_stack(r, row, 0, 0, u);
     else
         kernel_state(row, task);
+    unseen(row, rt);
     return true;
+}
+
+/* The main thread, when it is not the one writing the report: its wait, held and read, if it is
+   in one. */
+static void main_thread(tl_reach_thread *rt, pid_t pid, const tl_task *task)
+{
+    tl_wait *w = tl_registry_main_wait();
+    tl_row row = {.tid = pid, .state = TL_RUNNING};
+    *rt = (tl_reach_thread){.tid = pid, .main = true, .role = TL_THREAD_UNSEEN};
+    if (task && (task->state == 'Z' || task->state == 'X')) {
+        rt->role = TL_THREAD_ENDED; /* it left with pthread_exit */
+    } else if (atomic_load(&w->phase) == TL_WAIT_BLOCKED && tl_wait_pin(w)) {
+        if (tl_reach_judges(w->state))
+            wait_target(w, &row);
+        reach_wait(w, &row, rt);
+        tl_wait_unpin(w);
+    } else {
+        kernel_state(&row, task);
+        unseen(&row, rt);
+    }
+}
+
+/* The thread writing the report: its frames from where it entered the library. */
+static void caller_thread(tl_reach_thread *rt, pid_t tid, const tl_filter *filter, pid_t pid)
+{
+    const tl_caller *c = filter->caller;
+    *rt = (tl_reach_thread){.tid = tid,
+                            .main = tid == pid,
+                            .role = TL_THREAD_UNSEEN,
+                            .handle = (uintptr_t)pthread_self(),
+                            .stack_size = tl_self ? tl_self->stack_size : 0};
+    snprintf(rt->unseen, sizeof rt->unseen, "writes this report");
+    if (c) {
+        rt->role = TL_THREAD_CALLER;
+        rt->sp = tl_cpu_sp(&c->ctx);
+        tl_cpu_saved(&c->ctx, rt->regs);
+    }
+}
+
+/* The scan's answers, into the rows they are about. */
+static void reach_rows(tl_report *r, tl_reach_thread *rt, const size_t *row_of, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (row_of[i] == SIZE_MAX)
+            continue;
+        tl_row *row = &r->rows[row_of[i]];
+        row->reach = rt[i].result;
+        row->reach_direct = rt[i].from.direct && !rt[i].from.via_wait;
+        if (rt[i].result == TL_REACH_REACHABLE) {
+            if (!r->sym)
+                r->sym = tl_symbolizer_new();
+            tl_reach_describe(&rt[i].from, r->sym, row->reach_from, sizeof row->reach_from);
+        } else if (rt[i].result == TL_REACH_UNKNOWN) {
+            snprintf(row->reach_from, sizeof row->reach_from, "%s",
+                     rt[i].unknown ? rt[i].unknown : r->unseen);
+        }
+    }
 }
 
 /* The process's argv, from /proc/self/cmdline (as the program may have rewritten it), each argument
@@ -389,7 +515,19 @@ static char *read_command(size_t *len)
     return buf;
 }
 
-tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
+/* A report, collected afresh up to `tries` times while threads move under a scan that takes less
+   than RETRY_NS. */
+#define RETRY_NS 250000000ull
+/* How long the reachability scan may take (~3 s per GiB of heap): a live report must answer
+   `threadleak dump`, which waits 5 s by default, and must not keep a service's core busy; a report
+   at the end, or a test's check, may take longer. Past it, the verdicts it would give stay
+   `blocked`, and say why. */
+static unsigned scan_budget_ms(const char *trigger)
+{
+    return strcmp(trigger, "signal") == 0 || strcmp(trigger, "watch") == 0 ? 1000 : 10000;
+}
+
+static tl_report *collect(const char *trigger, const tl_filter *filter, int tries)
 {
     tl_report *r = calloc(1, sizeof *r);
     if (!r)
@@ -409,9 +547,11 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     size_t nthreads = tl_registry_hold_all(&threads);
     tl_unwinder *u = NULL;
     r->rows = calloc(nthreads + ntasks + 1, sizeof *r->rows);
-    if (r->rows)
-        r->nrows = registry_rows(r, filter, threads, nthreads, r->rows, &u);
-    tl_registry_release_all(threads, nthreads);
+    /* The threads as the scan sees them, and the row each became (SIZE_MAX: none). */
+    tl_reach_thread *rt = calloc(nthreads + ntasks + 2, sizeof *rt);
+    size_t *row_of = calloc(nthreads + ntasks + 2, sizeof *row_of), nrt = nthreads;
+    if (r->rows && rt)
+        r->nrows = registry_rows(r, filter, threads, nthreads, r->rows, rt, &u);
     r->now_ns = tl_now_ns();
     /* Every listed thread, its state 0 (alive, as far as we know) until the kernel is asked. */
     tl_task *task = calloc(ntasks + 1, sizeof *task);
@@ -419,8 +559,11 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
     for (size_t i = 0; task && i < ntasks; i++)
         task[i].tid = tids[i];
     free(tids);
-    if (!r->rows || !task || !seen) {
+    if (!r->rows || !task || !seen || !rt || !row_of) {
+        tl_registry_release_all(threads, nthreads);
         tl_unwinder_free(u);
+        free(rt);
+        free(row_of);
         free(seen);
         free(task);
         tl_report_free(r);
@@ -432,27 +575,65 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
         tl_row row = r->rows[i];
         tl_task key = {.tid = row.tid};
         tl_task *t = row.tid ? bsearch(&key, task, ntasks, sizeof *task, tl_tid_cmp) : NULL;
+        row_of[i] = SIZE_MAX;
         if (t)
             seen[t - task] = true;
         if (row.tid == caller) {
             excluded++;
+            caller_thread(&rt[i], caller, filter, r->pid);
             continue;
         }
-        refine_tracked(&row, t);
+        refine_tracked(&row, t, &rt[i]);
+        row_of[i] = kept;
         r->rows[kept++] = row;
     }
     for (size_t i = 0; i < ntasks; i++) {
         if (seen[i])
             continue;
-        if (task[i].tid == caller || (task[i].tid == r->pid && !is_fatal(r, r->pid)))
+        row_of[nrt] = SIZE_MAX;
+        if (task[i].tid == caller) {
             excluded++;
-        else if (untracked_row(r, &task[i], &r->rows[kept], &excluded, &u))
-            kept++;
+            caller_thread(&rt[nrt++], caller, filter, r->pid);
+        } else if (task[i].tid == r->pid && !is_fatal(r, r->pid)) {
+            excluded++;
+            tl_proc_task(task[i].tid, &task[i]);
+            main_thread(&rt[nrt++], r->pid, &task[i]);
+        } else if (untracked_row(r, &task[i], &r->rows[kept], &excluded, &rt[nrt], &u)) {
+            row_of[nrt++] = kept++;
+        } else if (rt[nrt].tid) {
+            nrt++; /* glibc's timer thread: no row, but a thread */
+        }
     }
     tl_unwinder_free(u);
     r->nrows = kept;
     r->threads_total = kept + excluded;
     free(seen);
+    if (tl_opt.reach) {
+        /* Our thread records are pointed to by glibc's descriptors and our TLS: not the
+           program's memory. */
+        uintptr_t *ours = malloc((nthreads + 1) * sizeof *ours);
+        for (size_t i = 0; ours && i < nthreads; i++)
+            ours[i] = (uintptr_t)threads[i];
+        uint64_t began = tl_now_ns();
+        bool moved = tl_reach_scan(rt, nrt, filter->caller, ours, ours ? nthreads : 0,
+                                   scan_budget_ms(trigger), r->unseen, sizeof r->unseen);
+        free(ours);
+        if (moved && tries > 1 && tl_now_ns() - began < RETRY_NS) {
+            /* A waiting thread woke (a sleeper's tick) or took a signal while memory was read:
+               its registers and every answer are stale. Ask again from the start, when the scan
+               is quick: a slow one in a busy process would only be paid again. */
+            tl_registry_release_all(threads, nthreads);
+            free(rt);
+            free(row_of);
+            free(task);
+            tl_report_free(r);
+            return collect(trigger, filter, tries - 1);
+        }
+        reach_rows(r, rt, row_of, nrt);
+    }
+    tl_registry_release_all(threads, nthreads);
+    free(rt);
+    free(row_of);
     apply_filter(r, filter);
     tl_verdicts_assign(r, alive, &(tasks){task, ntasks});
     free(task);
@@ -463,6 +644,12 @@ tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
         return NULL;
     }
     return r;
+}
+
+/* Three tries: a program whose threads wake more often than a scan takes gets "unknown". */
+tl_report *tl_report_collect(const char *trigger, const tl_filter *filter)
+{
+    return collect(trigger, filter, 3);
 }
 
 const tl_frame *tl_report_frames(tl_report *r, uintptr_t return_address, unsigned *n)

@@ -2,6 +2,7 @@
 #include "report/deps.h"
 
 #include "core/base.h"
+#include "core/libs.h"
 #include "core/lock.h"
 
 #include <dlfcn.h>
@@ -35,12 +36,12 @@ bool tl_deps_load(void)
         tried = true;
         tl_guard++;
         void **slots = (void **)&tl_deps_fn;
-        void *dw = dlopen(TL_LIBDW_SONAME, RTLD_NOW | RTLD_LOCAL);
+        void *dw = tl_libs_open(TL_LIBDW_SONAME);
         have_dw = bind(dw, dw_names, slots, TL_LENGTH(dw_names));
         if (!have_dw)
             tl_warn("cannot load %s (%s); reports will name no functions", TL_LIBDW_SONAME,
                     dw ? "a function is missing" : dlerror());
-        void *z = dlopen(TL_ZLIB_SONAME, RTLD_NOW | RTLD_LOCAL);
+        void *z = tl_libs_open(TL_ZLIB_SONAME);
         have_z = bind(z, z_names, slots + TL_LENGTH(dw_names), TL_LENGTH(z_names));
         tl_guard--;
     }

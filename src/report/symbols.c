@@ -378,6 +378,38 @@ const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address, unsigne
     return e->frames;
 }
 
+void tl_symbolize_data(tl_symbolizer *s, uintptr_t addr, uintptr_t module_hint, char *buf,
+                       size_t len)
+{
+    Dwfl_Module *m = s && s->dwfl ? DW(dwfl_addrmodule)(s->dwfl, addr) : NULL;
+    if (!m && s && s->dwfl && module_hint) /* a .bss past the module's file-backed pages */
+        m = DW(dwfl_addrmodule)(s->dwfl, module_hint);
+    if (!m) {
+        snprintf(buf, len, "at 0x%lx", (unsigned long)addr);
+        return;
+    }
+    const char *path = DW(dwfl_module_info)(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    const char *base = path && strrchr(path, '/') ? strrchr(path, '/') + 1 : path ? path : "??";
+    Dwarf_Addr bias = 0;
+    GElf_Sym sym;
+    GElf_Off off = 0;
+    const char *name = DW(dwfl_module_addrinfo)(m, addr, &off, &sym, NULL, NULL, NULL);
+    DW(dwfl_module_getelf)(m, &bias);
+    if (!name) {
+        snprintf(buf, len, "in %s+0x%lx", base, (unsigned long)(addr - bias));
+        return;
+    }
+    int status = -1;
+    char *demangled =
+        s->demangle && strncmp(name, "_Z", 2) == 0 ? s->demangle(name, NULL, NULL, &status) : NULL;
+    const char *shown = status == 0 ? demangled : name;
+    if (off)
+        snprintf(buf, len, "`%s`+0x%lx (%s)", shown, (unsigned long)off, base);
+    else
+        snprintf(buf, len, "`%s` (%s)", shown, base);
+    free(demangled);
+}
+
 struct Dwfl *tl_symbolizer_dwfl(tl_symbolizer *s)
 {
     return s->dwfl;

@@ -23,6 +23,10 @@ void tl_symbolizer_free(tl_symbolizer *s);
    inlined. */
 const tl_frame *tl_symbolize(tl_symbolizer *s, uintptr_t return_address, unsigned *n);
 struct Dwfl *tl_symbolizer_dwfl(tl_symbolizer *s); /* the modules it knows, NULL if none */
+/* The global at a data address, "`name` (module)" or "`name`+0x10 (module)"; module_hint, an
+   address in the same module, finds it when addr lies past its file's pages (.bss). */
+void tl_symbolize_data(tl_symbolizer *s, uintptr_t addr, uintptr_t module_hint, char *buf,
+                       size_t len);
 /* Reads ahead what naming address will read (the modules, and the debug information of its
    module, the bulk of a first report's cost), and keeps it for the reports to come. */
 void tl_symbolizer_prepare(uintptr_t address);

@@ -2,9 +2,11 @@
    until there is proof that nothing will wake it, a waiting thread is only "blocked". */
 #include "report/report.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const verdict_names[] = {
     [TL_DEADLOCK] = "deadlock", [TL_ORPHANED] = "orphaned",       [TL_BLOCKED] = "blocked",
@@ -108,6 +110,35 @@ static const char *wake_verb(tl_state s)
     }
 }
 
+/* What a waiter waits on, in words. */
+static const char *noun(tl_state s)
+{
+    switch (s) {
+    case TL_COND_WAIT: return "condition variable";
+    case TL_MUTEX_LOCK: return "mutex";
+    case TL_RWLOCK_READ:
+    case TL_RWLOCK_WRITE: return "rwlock";
+    case TL_SEM_WAIT: return "semaphore";
+    case TL_BARRIER_WAIT: return "barrier";
+    case TL_FUTEX_WAIT: return "futex word";
+    default: return "object";
+    }
+}
+
+/* Appends "; more" to a row's evidence. */
+static void add_evidence(tl_row *row, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_evidence(tl_row *row, const char *fmt, ...)
+{
+    size_t used = strlen(row->evidence);
+    if (used && used + 2 < sizeof row->evidence)
+        used += (size_t)snprintf(row->evidence + used, sizeof row->evidence - used, "; ");
+    va_list ap;
+    va_start(ap, fmt);
+    if (used < sizeof row->evidence)
+        vsnprintf(row->evidence + used, sizeof row->evidence - used, fmt, ap);
+    va_end(ap);
+}
+
 /* A wait with a deadline ends: the evidence against it is said, but no verdict rests on it. */
 static void orphan(tl_row *row)
 {
@@ -118,25 +149,82 @@ static void orphan(tl_row *row)
         snprintf(row->evidence + used, sizeof row->evidence - used, "; a deadline ends the wait");
 }
 
-/* A wait that nothing alive will end, on the evidence of the object alone. */
+/* A lock whose owner is not alive here. It was ours and ended: no one will unlock it (unless it is
+   robust: the kernel then hands it to a waiter). A thread of another process, or one that cannot be
+   told: another process may unlock it. */
+static void owner_gone(const tl_report *r, tl_row *row)
+{
+    char gone[48], path[32];
+    uint64_t ns = tl_registry_exit_time(row->waits_for);
+    exited(r, row->waits_for, gone, sizeof gone);
+    snprintf(path, sizeof path, "/proc/%d", (int)row->waits_for);
+    if (row->shared || (!ns && access(path, F_OK) == 0)) {
+        snprintf(row->evidence, sizeof row->evidence,
+                 "owner tid %d is not a thread of this process", (int)row->waits_for);
+        return;
+    }
+    snprintf(row->evidence, sizeof row->evidence, "owner tid %d %s", (int)row->waits_for, gone);
+    if (row->robust)
+        add_evidence(row, "a robust mutex: its owner's death hands it to a waiter");
+    else
+        orphan(row);
+}
+
+/* What the reachability scan found, for a judged wait that no other proof settled. */
+static void reach_evidence(tl_row *row)
+{
+    switch (row->reach) {
+    case TL_REACH_UNREACHABLE:
+        row->verdict = TL_ORPHANED;
+        snprintf(row->evidence, sizeof row->evidence,
+                 "unreachable: no global, no stack or register of a thread that can run, and "
+                 "nothing the kernel holds reaches this %s",
+                 noun(row->state));
+        break;
+    case TL_REACH_UNKNOWN:
+        add_evidence(row, "no root seen reaches it, but %s", row->reach_from);
+        break;
+    case TL_REACH_REACHABLE:
+    case TL_REACH_SHARED:
+    case TL_REACH_NONE: break;
+    }
+}
+
+/* A wait that nothing alive will end, on the evidence of the object alone, or of what can reach
+   it; never a wait on an object shared with another process. */
 static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const void *ctx)
 {
     char gone[48];
     for (size_t i = 0; i < r->nrows; i++) {
         tl_row *row = &r->rows[i];
         const char *verb = wake_verb(row->state);
+        bool lock = row->state == TL_MUTEX_LOCK || row->state == TL_RWLOCK_READ ||
+                    row->state == TL_RWLOCK_WRITE;
         if (row->verdict != TL_BLOCKED)
             continue;
-        if ((row->state == TL_MUTEX_LOCK || row->state == TL_RWLOCK_READ ||
-             row->state == TL_RWLOCK_WRITE) &&
-            row->waits_for && !alive(ctx, row->waits_for)) {
-            exited(r, row->waits_for, gone, sizeof gone);
-            snprintf(row->evidence, sizeof row->evidence, "owner tid %d %s", (int)row->waits_for,
-                     gone);
-            orphan(row);
+        if (row->shared || row->reach == TL_REACH_SHARED) {
+            snprintf(row->evidence, sizeof row->evidence,
+                     "process-shared: another process may wake it");
+            if (lock && row->waits_for && !alive(ctx, row->waits_for))
+                add_evidence(row, "owner tid %d is not a thread of this process",
+                             (int)row->waits_for);
+            continue;
+        }
+        if (lock && row->waits_for && !alive(ctx, row->waits_for)) {
+            owner_gone(r, row);
+        } else if (row->nwakers < 0 && (row->state == TL_COND_WAIT || row->state == TL_SEM_WAIT)) {
+            /* more than it keeps, or a signal that found no room in its table */
+            snprintf(row->evidence, sizeof row->evidence,
+                     "its wakers are unknown: threadleak could not record every one");
         } else if (verb && row->nwakers == 0) {
             /* a pool freshly started waits for work: evidence, but no verdict */
             snprintf(row->evidence, sizeof row->evidence, "never %s", verb);
+        } else if (verb && row->nwakers > 0 && row->unsignalled) {
+            /* the object at this address is new: whoever signalled it before was not its waker */
+            snprintf(row->evidence, sizeof row->evidence,
+                     "no signal has reached a waiter since it was initialised (tid %d signalled "
+                     "this address before)",
+                     (int)row->last_waker);
         } else if (verb && row->nwakers > 0) {
             int living = 0;
             for (int w = 0; w < row->nwakers; w++)
@@ -151,9 +239,18 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
                 snprintf(row->evidence, sizeof row->evidence, "last %s by tid %d%s%s", verb,
                          (int)row->last_waker, last_alive ? "" : ", which ",
                          last_alive ? "" : gone);
-            if (!living)
+            /* Every waker gone: strong evidence, unless a thread that can run still reaches the
+               object (then it may wake it), or the scan could not tell. The scan decides for
+               objects in memory; pipes and queues, timed waits, and every object when the scan
+               is off (reach=0), go by the wakers. */
+            if (!living && row->reach == TL_REACH_REACHABLE)
+                add_evidence(row, "still reachable%s%s", row->reach_direct ? ": " : " ",
+                             row->reach_from);
+            else if (!living && row->reach == TL_REACH_NONE)
                 orphan(row);
         }
+        if (row->verdict == TL_BLOCKED && !row->timed)
+            reach_evidence(row);
     }
 }
 

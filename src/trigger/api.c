@@ -120,8 +120,9 @@ static int verify(const threadleak_opts *opts, tl_format format, const tl_filter
 }
 
 /* Runs the check (verify) or the dump with the filter that opts asks for: its baseline, and its
-   suppressions on top of the suppressions file's. */
-static int check(const threadleak_opts *in, bool verifying)
+   suppressions on top of the suppressions file's. caller: the registers where the program called
+   in, for the reachability scan (its frames are roots: it goes on running). */
+static int check(const threadleak_opts *in, bool verifying, const tl_caller *caller)
 {
     tl_start();
     TL_KEEP_ERRNO;
@@ -139,6 +140,7 @@ static int check(const threadleak_opts *in, bool verifying)
         .nbaseline = opts.baseline ? opts.baseline->n : 0,
         .every_thread_leaks = verifying,
         .no_resources = verifying,
+        .caller = caller,
     };
     int rc;
     if (verifying) {
@@ -155,10 +157,14 @@ static int check(const threadleak_opts *in, bool verifying)
 
 TL_API int threadleak_dump(const threadleak_opts *opts)
 {
-    return check(opts, false);
+    tl_caller caller = {.exits = false};
+    tl_cpu_save(&caller.ctx);
+    return check(opts, false, &caller);
 }
 
 TL_API int threadleak_verify_none(const threadleak_opts *opts)
 {
-    return check(opts, true);
+    tl_caller caller = {.exits = false};
+    tl_cpu_save(&caller.ctx);
+    return check(opts, true, &caller);
 }

@@ -52,9 +52,13 @@ static void report_at_exit(void)
     size_t leaked = 0;
     if (nothing_to_say())
         return;
+    /* The thread calling exit never returns to its frames: they hold no roots any more. */
+    static tl_caller caller = {.exits = true};
+    tl_cpu_save(&caller.ctx);
     tl_guard++;
     grace();
-    tl_report *r = tl_report_collect("exit", &(tl_filter){.rules = {tl_rules_of_process()}});
+    tl_report *r = tl_report_collect(
+        "exit", &(tl_filter){.rules = {tl_rules_of_process()}, .caller = &caller});
     if (r) {
         leaked = r->threads_leaked;
         /* A clean exit prints nothing for people, as the sanitizers do; the machine formats are

@@ -1,7 +1,7 @@
 /* A thread blocked for ever on a descriptor, as MODE names it: io MODE. The blocking function is
-   block_in_MODE, started by start. Modes: pipe_read, pipe_write, socket_read, socket_read_via_read,
-   socket_read_via_recvfrom, socket_write, accept, poll, ppoll, epoll_wait, epoll_pwait2, select,
-   mq_receive, mq_send; and
+   block_in_MODE, started by start. Modes: pipe_read, pipe_readv, pipe_write, socket_read,
+   socket_read_via_read, socket_read_via_recvfrom, socket_write, accept, poll, ppoll, epoll_wait,
+   epoll_pwait2, select, mq_receive, mq_send; and
    mq_reopened               mq_receive on a queue opened again with mq_open's two-argument form
    pipe_kept / pipe_closed   a pipe made by make_pipe, left open / closed
    pipe_kept_threaded        the same, in a process that has started a thread before
@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "scenario.h"
@@ -38,6 +39,7 @@ static mqd_t queue;
 static char big[1 << 20];
 
 BLOCKER(pipe_read, char c; read(fds[0], &c, one))
+BLOCKER(pipe_readv, char c; struct iovec v = {&c, one}; readv(fds[0], &v, 1))
 BLOCKER(pipe_write, for (;;) write(fds[1], big, sizeof big))
 BLOCKER(socket_read, char c; recv(sv[0], &c, one, 0))
 BLOCKER(socket_read_via_read, char c; read(sv[0], &c, one))
@@ -144,6 +146,7 @@ int main(int argc, char **argv)
     if (0) {
     }
     MODE(pipe_read);
+    MODE(pipe_readv);
     MODE(pipe_write);
     MODE(socket_read);
     MODE(socket_read_via_read);
