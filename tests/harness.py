@@ -47,9 +47,15 @@ PROC_SYSCALL = ("/proc/PID/task/TID/syscall gives the emulator's host system cal
                 "names a wait channel instead")
 HOST_SIGNALS = "the emulator catches every signal on the host, so /proc shows each one caught"
 EMULATOR_THREADS = "/proc/PID/task also lists the emulator's own threads"
+EMULATOR_CMDLINE = "/proc/PID/cmdline is the emulator's, its options before the program's"
 RT_SIGNALS = ("the emulator gives the program's real-time signals other host numbers: one sent "
               "from outside arrives as another (threadleak dump, emulated too, sends the right "
               "one)")
+HIGH_RT_SIGNALS = ("qemu 7.2 gives the program only as many real-time signals as the host has to "
+                   "spare: the highest ones, which the library moves to when the program takes "
+                   "SIGUSR1, are accepted by sigaction but cannot be sent (EINVAL)")
+HOST_PROGRAM = ("threadleak run refuses the host's programs (sh), built for another machine than "
+                "the library")
 FORK_THEN_THREAD = "the emulator cannot start a thread in the fork child of a threaded program"
 UNCHECKED = []  # (what, why): checks an emulator made impossible in this test
 
@@ -74,16 +80,27 @@ def expect_kernel_wait(obj, call, what):
         expect(obj.startswith("wchan:") or obj == "", f"{what}: a wait channel, not {obj!r}")
 
 
-def skip_unless_emulator_runs(prog, *args, why):
-    """Skips a test when the emulator cannot run prog even without the library (why says what it
-    lacks; the emulator's own message is added): a limit of the emulator, not of the library."""
+def emulator_runs(prog, *args, why):
+    """Whether prog runs, without the library, here: always natively. Under an emulator that
+    cannot run it (why says what it lacks; the emulator's own message is added), the check that
+    needs it is left out as natively() leaves one out: a limit of the emulator, not the library."""
     if not EMULATOR:
-        return
+        return True
     bare = run(prog, *args, preload=False)
-    if bare.returncode != 0:
-        said = [l for l in bare.stderr.splitlines() if l.strip() and l.strip() != "**"]
-        skip_under_emulation(f"{why}; without the library too, it ends with status "
-                             f"{bare.returncode}: {said[0] if said else ''}")
+    if bare.returncode == 0:
+        return True
+    said = [l for l in bare.stderr.splitlines() if l.strip() and l.strip() != "**"]
+    UNCHECKED.append((f"{prog} {' '.join(args)}", f"{why}; without the library too, it ends with "
+                      f"status {bare.returncode}: {said[0] if said else ''}"))
+    return False
+
+
+def skip_unless_emulator_runs(prog, *args, why):
+    """Skips a test when the emulator cannot run prog even without the library (see
+    emulator_runs)."""
+    if not emulator_runs(prog, *args, why=why):
+        _, reason = UNCHECKED.pop()
+        skip_under_emulation(reason)
 
 
 def expect(cond, what):
@@ -172,9 +189,9 @@ def skip_unless_exec_of_built_programs(why):
 
 
 def exec_argv(cmd):
-    """cmd for a program built here that another program built here will exec (threadleak run):
-    natively itself; under an emulator, the emulator first, since qemu-user cannot exec a foreign
-    program itself (it would need the kernel's binfmt_misc)."""
+    """cmd for a program built here that a host program will exec (setpriv): natively itself;
+    under an emulator, the emulator first, since the kernel cannot start a foreign program without
+    binfmt_misc. (threadleak run refuses the emulator, a program for another machine.)"""
     if not EMULATOR:
         return list(cmd)
     return [emulator_named(os.path.basename(cmd[0])), *EMULATOR[1:], *cmd]

@@ -5,6 +5,18 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Whether file is a system header: in /usr/include/, or in a cross toolchain's
+   /usr/TRIPLET/include/ (Debian's aarch64-linux-gnu-g++ puts the C++ library's there). */
+static bool system_header(const char *file)
+{
+    if (!file || strncmp(file, "/usr/", 5) != 0)
+        return false;
+    const char *rest = file + 5, *slash = strchr(rest, '/');
+    if (strncmp(rest, "include/", 8) == 0)
+        return true;
+    return slash && slash > rest && strncmp(slash, "/include/", 9) == 0;
+}
+
 /* The runtimes a thread is made or waits through: libc (libpthread before glibc 2.34), the C++
    libraries (std::thread, std::condition_variable), and the sanitizers' interceptors. */
 static bool runtime(const tl_frame *f)
@@ -14,7 +26,7 @@ static bool runtime(const tl_frame *f)
                                           "libasan.so", "libtsan.so",    "libubsan.so"};
     /* A C++ library template inlined into the program (std::thread's constructor) is the
        runtime's too: its lines are in a system header. */
-    if (f->file && strncmp(f->file, "/usr/include/", 13) == 0)
+    if (system_header(f->file))
         return true;
     const char *base = f->module ? strrchr(f->module, '/') : NULL;
     base = base ? base + 1 : f->module;

@@ -169,11 +169,19 @@ static unsigned fast_unwind(tl_unwinder *u, const tl_cpu_context *ctx, uintptr_t
         const rule *r = rule_of(u, ip - 1);
         if (!r || !r->usable)
             return 0;
-        if (r->outermost)
+        /* libdw calls the return address undefined both in the outermost frame and, on aarch64,
+           at a function's first instructions, where no rule names the link register yet: when a
+           signal came there, the link register still holds the caller's address. */
+        bool at_entry = r->outermost && first && n == 1 && lr && TL_DWARF_LR >= 0;
+        if (r->outermost && !at_entry)
             return n;
         uintptr_t cfa = (r->cfa_reg == TL_DWARF_SP ? sp : fp) + (uintptr_t)r->cfa_off;
         uintptr_t ra_at = cfa + (uintptr_t)r->ra_off, fp_at = cfa + (uintptr_t)r->fp_off;
-        if (cfa <= sp || (r->ra_saved && (ra_at < sp || ra_at + 8 > stack_top)) ||
+        /* The stack must grow towards the caller; only a frame whose return address is still in
+           the link register may end where it began: the register is used once, so that cannot
+           loop. */
+        if (cfa < sp || (cfa == sp && r->ra_saved) ||
+            (r->ra_saved && (ra_at < sp || ra_at + 8 > stack_top)) ||
             (r->fp_saved && (fp_at < sp || fp_at + 8 > stack_top)))
             return 0; /* not this stack's: leave it to libunwind, which checks what it reads */
         ip = r->ra_saved ? *(const uintptr_t *)ra_at : lr;

@@ -54,7 +54,7 @@ def crash(mode, options="", preload=True, send=None, timeout=60, inspect=None):
         env = crash_env(f"format=json:output={d}/r.%n.json" + (":" + options if options else ""), preload)
         with open(os.path.join(d, "out"), "w+") as out, open(os.path.join(d, "err"), "w+") as err:
             start = time.monotonic()
-            p = subprocess.Popen([os.path.join(SCENARIOS, "crash"), mode], cwd=d, env=env,
+            p = start_program([os.path.join(SCENARIOS, "crash"), mode], cwd=d, env=env,
                                  stdout=out if not send else subprocess.PIPE, stderr=err,
                                  preexec_fn=allow_cores, text=True)
             if send:
@@ -113,7 +113,8 @@ def expect_stuck_workers(rep):
 def crashing_thread_in_core(d, cores):
     """The core, where the system writes one: its current thread is the one that faulted, at the
     faulting line, as without the library."""
-    if not cores:
+    if not cores or not natively("the core's faulting thread",
+                                 "the core is the emulator's, not the program's"):
         return
     p = subprocess.run(["gdb", "-batch", "-ex", "bt 1", os.path.join(SCENARIOS, "crash"), os.path.join(d, cores[0])],
                        capture_output=True, text=True, timeout=120)
@@ -168,6 +169,8 @@ def a_failed_assert_is_reported_with_its_message_kept():
 
 @test
 def a_division_by_zero_is_reported():
+    if ARCH == "aarch64":
+        raise Skip("an aarch64 integer division by zero gives 0 and raises no SIGFPE")
     o = crash("fpe")
     group, thread = fatal_thread(o.report("fatal"))
     expect_eq(thread["fatal_signal"], "SIGFPE", "the signal")
@@ -269,14 +272,15 @@ def a_deadlock_under_a_deadline_is_reported_and_exits_124():
 def a_deadline_ends_a_single_threaded_program_too():
     with tempfile.TemporaryDirectory() as d:
         start = time.monotonic()
-        p = subprocess.run(["sleep", "30"], env=crash_env(f"deadline=500ms:format=json:output={d}/r.json"),
-                           capture_output=True, text=True, timeout=60)
+        p = run_program([os.path.join(SCENARIOS, "crash"), "sleep"],
+                        env=crash_env(f"deadline=500ms:format=json:output={d}/r.json"),
+                        capture_output=True, text=True, timeout=60)
         seconds = time.monotonic() - start
         expect_eq(p.returncode, 124, f"status: {p.stderr}")
         expect(seconds < 10, f"ended after {seconds:.1f} s")
         with open(f"{d}/r.json") as f:
             rep = json.load(f)
-    expect_eq((rep["trigger"], rep["threads_total"], rep["command"]), ("deadline", 1, ["sleep", "30"]), "report")
+    expect_eq((rep["trigger"], rep["threads_total"], rep["command"]), ("deadline", 1, [os.path.join(SCENARIOS, "crash"), "sleep"]), "report")
 
 
 @test
@@ -296,7 +300,7 @@ def dump_during_exit_gets_a_report_or_a_clear_error_at_once():
     def dump(p):
         time.sleep(0.3)  # exit has begun: its handler sleeps 2 s
         start = time.monotonic()
-        d = subprocess.run([CLI, "dump", "-t", "20", str(p.pid)], capture_output=True, text=True, timeout=60)
+        d = run_program([CLI, "dump", "-t", "20", str(p.pid)], capture_output=True, text=True, timeout=60)
         answers.append((d, time.monotonic() - start))
     o = crash("slow_exit", send=dump)
     expect_eq(o.ending(), (None, False, 6), f"the program's status: {o.err}")

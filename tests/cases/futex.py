@@ -19,7 +19,15 @@ FUTEX_WAITS = {
 }
 
 
+def skip_unless_the_emulator_has(mode):
+    """Skips a test of mode when the emulator lacks a system call it makes (futex.c says which)."""
+    skip_unless_emulator_runs("futex", mode, why=f"futex {mode} needs system calls the emulator "
+                              "may not have")
+
+
 def check_futex_wait(mode, word, evidence):
+    if mode == "waitv":
+        skip_unless_the_emulator_has(mode)
     rep, p = report("futex", mode)
     (g,) = group_by_state(rep, "futex_wait")
     expect_eq((g["count"], g["verdict"]), (1, "blocked"), "group")
@@ -77,6 +85,7 @@ def futex_shared_with_other_processes_or_requeued_gives_no_verdict():
 
 @test
 def io_uring_enter_waiting_for_completions_is_waiting_on_the_ring():
+    skip_unless_the_emulator_has("io_uring")
     rep, _ = report("futex", "io_uring")
     (g,) = group_by_state(rep, "waiting")
     expect(re.fullmatch(r"io_uring fd \d+", g["object"]), f"object {g['object']!r}")
@@ -86,6 +95,7 @@ def io_uring_enter_waiting_for_completions_is_waiting_on_the_ring():
 
 @test
 def waits_the_library_does_not_see_are_named_from_the_kernel():
+    skip_unless_the_emulator_has("raw")
     rep, _ = report("futex", "raw")
     got = sorted(g["object"] for g in group_by_state(rep, "waiting"))
     expect_eq(got, ["syscall:epoll_pwait2", "syscall:futex_waitv", "syscall:io_uring_enter"],
@@ -103,10 +113,13 @@ def other_system_calls_pass_through_syscall_untouched():
     for line in ["getpid rc=1 errno=-", "close -1 rc=-1 errno=EBADF", "written",
                  "mmap rc=1 errno=-", "no such call rc=-1 errno=ENOSYS",
                  "futex wait on a changed word rc=-1 errno=EAGAIN",
-                 "futex timed wait rc=-1 errno=ETIMEDOUT", "futex bad op rc=-1 errno=ENOSYS",
-                 "futex_waitv bad vector rc=-1 errno=EFAULT",
-                 "io_uring_enter bad ring rc=-1 errno=EBADF"]:
+                 "futex timed wait rc=-1 errno=ETIMEDOUT", "futex bad op rc=-1 errno=ENOSYS"]:
         expect(line in bare.stdout.splitlines(), f"{line!r} in\n{bare.stdout}")
+    if natively("the errors of futex_waitv and io_uring_enter",
+                "qemu 7.2 has neither system call: both fail with ENOSYS, bare and wrapped alike"):
+        for line in ["futex_waitv bad vector rc=-1 errno=EFAULT",
+                     "io_uring_enter bad ring rc=-1 errno=EBADF"]:
+            expect(line in bare.stdout.splitlines(), f"{line!r} in\n{bare.stdout}")
 
 
 @test

@@ -18,9 +18,18 @@ PACKAGES = {"redis-server": "redis-server", "redis-cli": "redis-tools",
             "haproxy": "haproxy"}
 
 
+def skip_in_a_cross_build(program):
+    """These are the host's programs: a library built for another machine cannot be preloaded
+    into them (the dynamic linker ignores it), so a cross build skips their tests."""
+    if ARCH != os.uname().machine:
+        raise Skip(f"a cross build: the library is for {ARCH}, and {program} is the host's "
+                   f"{os.uname().machine} program, into which it cannot be preloaded")
+
+
 def optional(program, package):
     """A program CI does not install (it is large): the test is skipped without it."""
     host_program()
+    skip_in_a_cross_build(program)
     path = shutil.which(program)
     if not path:
         raise Skip(f"{program} is not installed (Debian's {package})")
@@ -38,6 +47,7 @@ def host_program():
 
 def need(program):
     host_program()
+    skip_in_a_cross_build(program)
     path = shutil.which(program)
     expect(path, f"{program} is not installed: install Debian's {PACKAGES[program]} (.ci/run does)")
     return path
@@ -449,6 +459,7 @@ def pigz_output_is_identical_and_it_leaves_no_thread():
 
 def rustc():
     host_program()
+    skip_in_a_cross_build("what rustc builds")
     path = shutil.which("rustc")
     if not path:
         raise Skip("rustc is not installed (Debian's rustc package; .ci/run installs it)")

@@ -16,6 +16,7 @@
    crash wait          prints "ready PID" and sleeps for ever (to be killed, or to hit a deadline)
    crash deadlock      two workers take two mutexes in opposite orders; main
                        joins them for ever
+   crash sleep         no worker: main sleeps 30 s (to hit a deadline)
    crash sleep_return  prints "ready PID", sleeps 30 s (a signal cuts it short), returns 5
    crash slow_exit     prints "ready PID", then exits through an exit handler that sleeps 2 s */
 #undef NDEBUG /* the assert scenario needs its assert */
@@ -155,7 +156,10 @@ static void ready(void)
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "segv";
-    int workers = strcmp(mode, "single") == 0 || strcmp(mode, "deadlock") == 0 ? 0 : 3;
+    int workers =
+        strcmp(mode, "single") == 0 || strcmp(mode, "deadlock") == 0 || strcmp(mode, "sleep") == 0
+            ? 0
+            : 3;
     for (int i = 0; i < workers; i++)
         start(stuck_worker, NULL);
     usleep(20000);
@@ -194,6 +198,8 @@ int main(int argc, char **argv)
             return 90;
         pthread_join(a, NULL);
         pthread_join(b, NULL);
+    } else if (strcmp(mode, "sleep") == 0) {
+        sleep(30);
     } else if (strcmp(mode, "sleep_return") == 0) {
         ready();
         sleep(30);

@@ -17,6 +17,7 @@
 #include <linux/futex.h>
 #include <linux/io_uring.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,29 @@ static int passthrough(void)
     return 0;
 }
 
+/* Whether the system calls mode needs exist here (an emulator may lack some): if not, says which
+   on stderr. */
+static bool supported(const char *mode)
+{
+    bool raw = strcmp(mode, "raw") == 0;
+    if ((raw || strcmp(mode, "io_uring") == 0) && ring < 0) {
+        fprintf(stderr, "io_uring_setup: %s\n", strerror(errno));
+        return false;
+    }
+    struct epoll_event e;
+    if (raw && syscall(SYS_epoll_pwait2, epfd, &e, 1, &(struct timespec){0}, NULL, 8) < 0 &&
+        errno == ENOSYS) {
+        fprintf(stderr, "epoll_pwait2: %s\n", strerror(errno));
+        return false;
+    }
+    if ((raw || strcmp(mode, "waitv") == 0) &&
+        syscall(SYS_futex_waitv, NULL, 0, 0, NULL, CLOCK_MONOTONIC) < 0 && errno == ENOSYS) {
+        fprintf(stderr, "futex_waitv: %s\n", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 #define MODE(name) else if (strcmp(mode, #name) == 0) start(block_in_##name)
 
 int main(int argc, char **argv)
@@ -161,7 +185,7 @@ int main(int argc, char **argv)
     struct io_uring_params params = {0};
     ring = (int)syscall(SYS_io_uring_setup, 4, &params);
     epfd = epoll_create1(0);
-    if (ring < 0 || epfd < 0 || !libc_syscall)
+    if (epfd < 0 || !libc_syscall || !supported(mode))
         return 3;
     printf("word=%p second=%p\n", (void *)&word, (void *)&second);
     fflush(stdout);
