@@ -225,6 +225,37 @@ def report(prog, *args, options="", status=0, preload=True):
             return json.load(f), p
 
 
+def check_blocked_wait(prog, mode, state, kind, creators):
+    """prog's mode leaves one thread blocked in state, its wait in block_in_MODE, made by the
+    functions creators (innermost first), its object of kind: address, thread (the joined one's
+    tid) or none."""
+    rep, _ = report(prog, mode)
+    (g,) = group_by_state(rep, state)
+    expect_eq((g["count"], g["verdict"]), (1, "blocked"), "group")
+    expect_eq(functions(g["blocked_at"])[0], f"block_in_{mode}", "blocked_at")
+    expect_eq(functions(g["created_at"])[:len(creators)], creators, "created_at")
+    expect_eq(g["threads"][0]["creator_tid"], rep["pid"], "creator")
+    expect(20 <= g["blocked_ms_min"] < 60000, f"blocked for {g['blocked_ms_min']} ms")
+    if kind == "address":
+        expect(re.fullmatch(r"0x[0-9a-f]+", g["object"]), f"object {g['object']!r}")
+    elif kind == "none":
+        expect_eq(g["object"], "", "object")
+    else:
+        (target,) = [t for other in rep["groups"] if other is not g for t in other["threads"]]
+        expect_eq(g["object"], f"tid {target['tid']}", "object: the joined thread")
+
+
+def test_each(table, name, check):
+    """A test for each mode of table (mode -> args), named name.format(mode), running
+    check(mode, *args)."""
+    for mode, args in table.items():
+        def _check(mode=mode, args=args):
+            check(mode, *args)
+        _check.__name__ = name.format(mode)
+        _check.__module__ = check.__module__  # its label is the module's
+        test(_check)
+
+
 class Running:
     """A scenario program that prints "ready PID", then runs until a line on its stdin (finish()),
     in a directory of its own (dir, its working directory, gone with it): "{dir}" in options and

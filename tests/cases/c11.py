@@ -11,28 +11,10 @@ C11_WAITS = {
 
 
 def check_c11_wait(mode, state, kind):
-    rep, _ = report("c11", mode)
-    (g,) = [g for g in rep["groups"] if g["state"] == state]
-    expect_eq((g["count"], g["verdict"]), (1, "blocked"), "group")
-    expect_eq(functions(g["blocked_at"])[0], f"block_in_{mode}", "blocked_at")
-    expect_eq(functions(g["created_at"])[:2], ["start_c11", "main"],
-              "created_at: thrd_create's caller")
-    expect_eq(g["threads"][0]["creator_tid"], rep["pid"], "creator")
-    expect(20 <= g["blocked_ms_min"] < 60000, f"blocked for {g['blocked_ms_min']} ms")
-    if kind == "address":
-        expect(re.fullmatch(r"0x[0-9a-f]+", g["object"]), f"object {g['object']!r}")
-    elif kind == "none":
-        expect_eq(g["object"], "", "object")
-    else:
-        (target,) = [t for other in rep["groups"] if other is not g for t in other["threads"]]
-        expect_eq(g["object"], f"tid {target['tid']}", "object: the joined thread")
+    check_blocked_wait("c11", mode, state, kind, ["start_c11", "main"])  # thrd_create's caller
 
 
-for _mode, (_state, _kind) in C11_WAITS.items():
-    def _check(mode=_mode, state=_state, kind=_kind):
-        check_c11_wait(mode, state, kind)
-    _check.__name__ = f"c11_thread_blocked_in_{_mode}_is_reported_there"
-    globals()[_check.__name__] = test(_check)
+test_each(C11_WAITS, "c11_thread_blocked_in_{}_is_reported_there", check_c11_wait)
 
 
 @test

@@ -46,11 +46,8 @@ def check_fortified_wait(mode, state):
         expect(re.fullmatch(r"fd \d+", g["object"]), f"object {g['object']!r}")
 
 
-for _mode, (_state, _chk) in FORTIFIED.items():
-    def _check(mode=_mode, state=_state):
-        check_fortified_wait(mode, state)
-    _check.__name__ = f"fortified_{_mode}_is_reported_there"
-    globals()[_check.__name__] = test(_check)
+test_each({mode: (state,) for mode, (state, _) in FORTIFIED.items()},
+          "fortified_{}_is_reported_there", check_fortified_wait)
 
 
 @test

@@ -40,11 +40,7 @@ def check_futex_wait(mode, word, evidence):
     expect_eq(g.get("evidence", ""), evidence, "evidence")
 
 
-for _mode, (_word, _evidence) in FUTEX_WAITS.items():
-    def _check(mode=_mode, word=_word, evidence=_evidence):
-        check_futex_wait(mode, word, evidence)
-    _check.__name__ = f"thread_blocked_in_futex_{_mode}_is_reported_there"
-    globals()[_check.__name__] = test(_check)
+test_each(FUTEX_WAITS, "thread_blocked_in_futex_{}_is_reported_there", check_futex_wait)
 
 
 @test

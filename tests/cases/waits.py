@@ -17,26 +17,10 @@ WAITS = {
 
 
 def check_wait(mode, state, kind):
-    rep, _ = report("waits", mode)
-    (g,) = group_by_state(rep, state)
-    expect_eq((g["count"], g["verdict"]), (1, "blocked"), "group")
-    expect_eq(functions(g["blocked_at"])[0], f"block_in_{mode}", "blocked_at")
-    expect_eq(functions(g["created_at"])[:2], ["start", "main"], "created_at")
-    expect(20 <= g["blocked_ms_min"] < 60000, f"blocked for {g['blocked_ms_min']} ms")
-    if kind == "address":
-        expect(re.fullmatch(r"0x[0-9a-f]+", g["object"]), f"object {g['object']!r}")
-    elif kind == "none":
-        expect_eq(g["object"], "", "object")
-    else:
-        (target,) = [t for other in rep["groups"] if other is not g for t in other["threads"]]
-        expect_eq(g["object"], f"tid {target['tid']}", "object: the joined thread")
+    check_blocked_wait("waits", mode, state, kind, ["start", "main"])
 
 
-for _mode, (_state, _kind) in WAITS.items():
-    def _check(mode=_mode, state=_state, kind=_kind):
-        check_wait(mode, state, kind)
-    _check.__name__ = f"thread_blocked_in_{_mode}_is_reported_there"
-    globals()[_check.__name__] = test(_check)
+test_each(WAITS, "thread_blocked_in_{}_is_reported_there", check_wait)
 
 
 # mode of io.c: the state it must show
@@ -65,11 +49,8 @@ def check_io_wait(mode, state):
         expect(re.fullmatch(r"fd \d+", g["object"]), f"object {g['object']!r}")
 
 
-for _mode, _state in IO_WAITS.items():
-    def _check(mode=_mode, state=_state):
-        check_io_wait(mode, state)
-    _check.__name__ = f"thread_blocked_in_{_mode}_is_reported_there"
-    globals()[_check.__name__] = test(_check)
+test_each({mode: (state,) for mode, state in IO_WAITS.items()},
+          "thread_blocked_in_{}_is_reported_there", check_io_wait)
 
 
 @test
