@@ -24,8 +24,11 @@ def senders(mode, *args, options=""):
 
 def expect_unsure(g):
     expect_eq(g["verdict"], "blocked", "verdict, with a heap that cannot be walked")
-    expect(re.search(r"no root seen reaches it, but (malloc is not glibc's|.* lies in memory the "
-                     r"scan cannot divide into blocks)", g.get("evidence", "")), g.get("evidence"))
+    why = r"no root seen reaches it, but (malloc is not glibc's|.* lies in memory the scan cannot " \
+          r"divide into blocks)"
+    if EMULATOR:  # qemu's heap is a mapping read whole as a root: a stale word there holds it
+        why += r"|still reachable from memory mapped at 0x[0-9a-f]+"
+    expect(re.search(why, g.get("evidence", "")), g.get("evidence"))
 
 
 def check_orphaned(mode, state="cond_wait", noun="condition variable"):
