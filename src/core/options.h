@@ -28,7 +28,7 @@ typedef struct tl_options {
     char output[PATH_MAX]; /* "stderr", "stdout" or a path with %p and %n */
     tl_format format;
     bool at_exit;
-    int signal; /* 0 for none */
+    int signal;        /* 0 for none */
     bool signal_given; /* by the user, who hears when it cannot be had */
     unsigned max_frames;
     unsigned exitcode;

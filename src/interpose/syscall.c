@@ -95,11 +95,11 @@ static __attribute__((noinline)) long slow(long nr, long a0, long a1, long a2, l
 }
 
 /* syscall(long nr, ...), taking its number and six arguments where a variadic call leaves them
-   (the places of seven named ones: platform/x86_64.h, aarch64.h), as glibc's own reads them: the ones the caller
-   did not pass hold whatever its registers and stack do, and the kernel ignores them. The call
-   goes on with nothing moved (a tail call), and one that is not watched costs a load and three
-   compares: REAL() is read by hand, so that its binding, like a watched call, stays out of this
-   frame. */
+   (the places of seven named ones: platform/x86_64.h, aarch64.h), as glibc's own reads them: the
+   ones the caller did not pass hold whatever its registers and stack do, and the kernel ignores
+   them. The call goes on with nothing moved (a tail call), and one that is not watched costs a
+   load and three compares: REAL() is read by hand, so that its binding, like a watched call, stays
+   out of this frame. */
 long tl_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
     __typeof__(syscall) *glibc = __atomic_load_n(&tl_real_fn.syscall, __ATOMIC_RELAXED);

@@ -165,8 +165,8 @@ static bool pin_soon(tl_wait *w)
 }
 
 /* The state of a live thread that is waiting in a wrapper, with the stack of that wait and what
-   the scan needs of it; false when it is not in one. The state, object and evidence are read even when no unwinder can be made:
-   a recorded wait is never left to the kernel's word. */
+   the scan needs of it; false when it is not in one. The state, object and evidence are read even
+   when no unwinder can be made: a recorded wait is never left to the kernel's word. */
 static bool read_wait(tl_report *rep, tl_thread *t, tl_row *r, tl_reach_thread *rt, tl_unwinder **u)
 {
     tl_wait *w = &t->wait;

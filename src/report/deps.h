@@ -1,6 +1,7 @@
 /* libdw and zlib, opened with RTLD_LOCAL at the first report, not linked: together with what they
    pull in (libelf, liblzma, libbz2) they cost every process ~1 ms at start, and only a report needs
-   them. libelf's functions are found through libdw's handle, which has it as a dependency. Call them as DW(fn)(...) and Z(fn)(...), after tl_deps_load. */
+   them. libelf's functions are found through libdw's handle, which has it as a dependency. Call
+   them as DW(fn)(...) and Z(fn)(...), after tl_deps_load. */
 #ifndef TL_REPORT_DEPS_H
 #define TL_REPORT_DEPS_H
 
