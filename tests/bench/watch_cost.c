@@ -49,8 +49,8 @@ int main(int argc, char **argv)
         fputs("no helper thread: run under the library with watch set\n", stderr);
         return 1;
     }
-    printf("%d threads, %s: the helper used %.1f ms of CPU in %d s, %.3f %% of one core\n",
-           threads, options ? options : "(no options)", (after - before) / 1e6, seconds,
+    printf("%d threads, %s: the helper used %.1f ms of CPU in %d s, %.3f %% of one core\n", threads,
+           options ? options : "(no options)", (after - before) / 1e6, seconds,
            (after - before) / 1e7 / seconds);
     return 0;
 }
