@@ -37,6 +37,8 @@ int tl_cli_usage_error(const tl_cli_command *cmd, const char *fmt, ...)
 /* --help, -h or --version among a command's options: prints the answer and returns true, with
    *status 0. */
 bool tl_cli_common_option(const tl_cli_command *cmd, const char *arg, int *status);
+/* The process id that argv[i] must be, as the last argument: false when it is not one. */
+bool tl_cli_pid(int argc, char **argv, int i, pid_t *pid);
 
 /* elf.c: whether the dynamic linker can preload library into program, following "#!"
    interpreters; false with the reason, a sentence about program, in why. */

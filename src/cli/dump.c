@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -310,12 +309,11 @@ static int dump(int argc, char **argv)
             return tl_cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         }
     }
-    char *end;
-    long pid_arg = i + 1 == argc ? strtol(argv[i], &end, 10) : 0;
-    if (i + 1 != argc || *end || pid_arg <= 0 || pid_arg > INT_MAX)
+    pid_t pid;
+    if (!tl_cli_pid(argc, argv, i, &pid))
         return tl_cli_usage_error(cmd, "give one process id");
     tl_dump_target target;
-    int rc = tl_cli_dump_find((pid_t)pid_arg, &target);
+    int rc = tl_cli_dump_find(pid, &target);
     if (rc == 0 && (rc = tl_cli_dump_fetch(&target, format, timeout, stdout)) < 0)
         rc = tl_cli_fail("process %d exited before it answered", (int)target.pid);
     return rc;

@@ -3,8 +3,10 @@
    for a live view of its groups; "help" says how. Every command takes --help and --version. */
 #include "cli/cli.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const tl_cli_command *const commands[] = {&tl_cli_run, &tl_cli_dump, &tl_cli_top};
@@ -83,6 +85,16 @@ bool tl_cli_common_option(const tl_cli_command *cmd, const char *arg, int *statu
     else
         return false;
     *status = 0;
+    return true;
+}
+
+bool tl_cli_pid(int argc, char **argv, int i, pid_t *pid)
+{
+    char *end;
+    long n = i + 1 == argc ? strtol(argv[i], &end, 10) : 0;
+    if (i + 1 != argc || *end || n <= 0 || n > INT_MAX)
+        return false;
+    *pid = (pid_t)n;
     return true;
 }
 

@@ -12,7 +12,6 @@
 #include "core/options.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -372,11 +371,9 @@ static int top(int argc, char **argv)
         if (*end || !(every >= 0.1 && every <= 3600))
             return tl_cli_usage_error(cmd, "-n takes a number of seconds, from 0.1");
     }
-    char *end;
-    long pid_arg = i + 1 == argc ? strtol(argv[i], &end, 10) : 0;
-    if (i + 1 != argc || *end || pid_arg <= 0 || pid_arg > INT_MAX)
+    pid_t pid;
+    if (!tl_cli_pid(argc, argv, i, &pid))
         return tl_cli_usage_error(cmd, "give one process id");
-    pid_t pid = (pid_t)pid_arg;
     tl_dump_target target;
     view now = {0}, before = {0};
     char command[512];
