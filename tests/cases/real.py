@@ -18,36 +18,30 @@ PACKAGES = {"redis-server": "redis-server", "redis-cli": "redis-tools",
             "haproxy": "haproxy"}
 
 
-def skip_in_a_cross_build(program):
-    """These are the host's programs: a library built for another machine cannot be preloaded
-    into them (the dynamic linker ignores it), so a cross build skips their tests."""
+def skip_unless_preloadable(program):
+    """These are the host's programs. A cross build's library is for another machine (the dynamic
+    linker ignores it), and a sanitizer build's needs the sanitizer's runtime preloaded first
+    (chromium, the JVM and redis bring their own allocators and signal handling, which would then
+    test the sanitizer, not threadleak): either build skips their tests."""
     if ARCH != os.uname().machine:
         raise Skip(f"a cross build: the library is for {ARCH}, and {program} is the host's "
                    f"{os.uname().machine} program, into which it cannot be preloaded")
+    if PRELOAD_FIRST:
+        raise Skip("a sanitizer build's library needs its runtime preloaded into the host's "
+                   "programs first, which they do not run under")
 
 
 def optional(program, package):
     """A program CI does not install (it is large): the test is skipped without it."""
-    host_program()
-    skip_in_a_cross_build(program)
+    skip_unless_preloadable(program)
     path = shutil.which(program)
     if not path:
         raise Skip(f"{program} is not installed (Debian's {package})")
     return path
 
 
-def host_program():
-    """Skips a real program's test in a sanitizer build: its runtime would have to be preloaded
-    into the host's programs (chromium, the JVM and redis bring their own allocators and signal
-    handling), which then test the sanitizer, not threadleak."""
-    if PRELOAD_FIRST:
-        raise Skip("a sanitizer build's library needs its runtime preloaded into the host's "
-                   "programs first, which they do not run under")
-
-
 def need(program):
-    host_program()
-    skip_in_a_cross_build(program)
+    skip_unless_preloadable(program)
     path = shutil.which(program)
     expect(path, f"{program} is not installed: install Debian's {PACKAGES[program]} (.ci/run does)")
     return path
@@ -458,8 +452,7 @@ def pigz_output_is_identical_and_it_leaves_no_thread():
 # ---- a Rust program ----
 
 def rustc():
-    host_program()
-    skip_in_a_cross_build("what rustc builds")
+    skip_unless_preloadable("what rustc builds")
     path = shutil.which("rustc")
     if not path:
         raise Skip("rustc is not installed (Debian's rustc package; .ci/run installs it)")
