@@ -13,6 +13,7 @@
 #include <mqueue.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,19 +72,28 @@ static void *join_it(void *arg)
 static pthread_mutex_t q = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work = PTHREAD_COND_INITIALIZER, more = PTHREAD_COND_INITIALIZER;
 static int jobs;
+static bool more_waited; /* under q: a worker on `more` is in its wait once q is free */
 
 static void *idle_worker(void *arg)
 {
     pthread_mutex_lock(&q);
+    more_waited |= arg == &more;
     for (;;)
         pthread_cond_wait(arg, &q);
     return NULL;
 }
 
+/* Signals `more` once a second, from when its worker waits: a signal that finds no waiter leaves
+   no trace in the condition variable, and the worker's evidence would say none reached it. */
 static void *producer(void *arg)
 {
     for (;;) {
         pthread_mutex_lock(&q);
+        while (!more_waited) {
+            pthread_mutex_unlock(&q);
+            usleep(1000);
+            pthread_mutex_lock(&q);
+        }
         jobs++;
         pthread_cond_signal(&more);
         pthread_mutex_unlock(&q);
