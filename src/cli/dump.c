@@ -253,13 +253,14 @@ int tl_cli_dump_fetch(const tl_dump_target *target, unsigned format, double time
     info.si_pid = getpid();
     info.si_uid = getuid();
     info.si_value.sival_ptr = (void *)(uintptr_t)tl_dump_value(format, cookie);
-    /* To the helper thread itself: no thread of the program is interrupted. */
+    /* To the helper thread itself: no thread of the program is interrupted. The helper was
+       found a moment ago: if it is gone now, the process is on its way out. */
     if (syscall(SYS_rt_tgsigqueueinfo, pid, target->helper, sig, &info) != 0) {
         int err = errno;
         close(listener);
         close(p.pidfd);
         errno = err;
-        return signal_failed(pid);
+        return err == ESRCH ? -1 : signal_failed(pid);
     }
     p.deadline = now_s() + timeout;
     int rc = -1, why;
