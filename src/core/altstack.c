@@ -1,8 +1,9 @@
-/* Alternate signal stacks: one mapping for main, and a pool for the threads we create, filled a
+/* Alternate signal stacks: one mapping for main, and a pool for the threads we create, carved a
    chunk at a time so that 10,000 threads cost 625 mappings, not 10,000 (each mapping counts
    against vm.max_map_count, which thread stacks already use twice). A stack is 64 KiB of address
    space, of which only the pages a signal frame touches are ever backed: a frame is a few KiB
-   (more with AVX-512 or AMX state), and our handler needs little more. */
+   (more with AVX-512 or AMX state), and our handler needs little more. A chunk's stacks are handed
+   out in turn, untouched; only a stack given back is written to (the free list's link). */
 #include "core/altstack.h"
 
 #include "core/lock.h"
@@ -18,7 +19,9 @@
 static struct {
     atomic_bool enabled;
     tl_lock lock;
-    void *free; /* stacks not in use, linked through their lowest word */
+    void *free;  /* stacks given back, linked through their lowest word */
+    char *carve; /* the next stack of the newest chunk, never used yet */
+    int left;    /* the stacks from carve on */
 } pool;
 
 static TL_TLS void *mine; /* the calling thread's, while it has it */
@@ -57,12 +60,18 @@ void tl_altstack_give(void)
     if (!atomic_load_explicit(&pool.enabled, memory_order_relaxed) || !tl_signal_is_ours(SIGSEGV))
         return;
     tl_lock_acquire(&pool.lock);
-    char *chunk = pool.free ? NULL : map((size_t)SIZE * CHUNK);
-    for (int i = 0; chunk && i < CHUNK; i++)
-        push(chunk + (size_t)i * SIZE);
     void *base = pool.free;
-    if (base)
+    if (base) {
         pool.free = *(void **)base;
+    } else {
+        if (!pool.left && (pool.carve = map((size_t)SIZE * CHUNK)))
+            pool.left = CHUNK;
+        if (pool.left) {
+            base = pool.carve;
+            pool.carve += SIZE;
+            pool.left--;
+        }
+    }
     tl_lock_release(&pool.lock);
     if (base && install(base)) {
         mine = base;
