@@ -17,8 +17,7 @@ static const tl_stack *made_at(uintptr_t caller)
 {
     TL_KEEP_ERRNO;
     tl_guard++;
-    tl_libunwind_load();
-    const tl_stack *stack = tl_stack_capture(caller);
+    const tl_stack *stack = tl_stack_capture_loading(caller);
     tl_guard--;
     return stack;
 }
