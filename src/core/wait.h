@@ -112,10 +112,13 @@ static inline __attribute__((always_inline)) void tl_wait_begin_timed(tl_wait_sc
                                                                       uintptr_t object, bool timed)
 {
     tl_wait *w = tl_self_wait;
-    int idle = TL_WAIT_IDLE;
-    if (w && !atomic_compare_exchange_strong_explicit(&w->phase, &idle, TL_WAIT_WRITING,
-                                                      memory_order_acquire, memory_order_relaxed))
+    /* A load and a store, not a compare-and-swap: only this thread leaves IDLE (a report pins
+       BLOCKED records only), and a signal handler that runs in between records and ends its own
+       wait before this goes on. */
+    if (w && atomic_load_explicit(&w->phase, memory_order_relaxed) != TL_WAIT_IDLE)
         w = NULL;
+    else if (w)
+        atomic_store_explicit(&w->phase, TL_WAIT_WRITING, memory_order_relaxed);
     scope->wait = w;
     _pthread_cleanup_push(&scope->cancel, tl_wait_cancelled, w);
     if (!w)
