@@ -175,10 +175,11 @@ bool tl_proc_has(const pid_t *tids, size_t n, pid_t tid)
 /* Every system call the C library's headers name on this platform (generated at configure time
    by cmake/syscall_names.cmake), so that a wait in any of them is named: io_uring_enter,
    futex_waitv, epoll_pwait2 as well as read. A number is left only for a call the headers do not
-   know. */
+   know. The names are kept in place, not pointed to: a table of pointers is relocated at load,
+   in every process, on pages nothing else would touch. */
 static const struct {
-    long nr;
-    const char *name;
+    int nr;
+    char name[28];
 } syscalls[] = {
 #define X(name) {SYS_##name, #name},
 #include "tl_syscall_names.h"
@@ -197,7 +198,8 @@ void tl_proc_wait_object(pid_t tid, char *buf, size_t len)
         if (nr >= 0) {
             for (size_t i = 0; i < TL_LENGTH(syscalls); i++)
                 if (syscalls[i].nr == nr) {
-                    snprintf(buf, len, "syscall:%s", syscalls[i].name);
+                    snprintf(buf, len, "syscall:%.*s", (int)sizeof syscalls[i].name,
+                             syscalls[i].name);
                     return;
                 }
             snprintf(buf, len, "syscall:%ld", nr);
