@@ -172,25 +172,19 @@ static void settle(void)
     {                                                                                              \
         spawn(nap, NULL, NULL);                                                                    \
     }
-#define TEN(d)                                                                                     \
-    SITE(d##0)                                                                                     \
-    SITE(d##1) SITE(d##2) SITE(d##3) SITE(d##4) SITE(d##5) SITE(d##6) SITE(d##7) SITE(d##8)        \
-        SITE(d##9)
-SITE(0)
-SITE(1) SITE(2) SITE(3) SITE(4) SITE(5) SITE(6) SITE(7) SITE(8) SITE(9) TEN(1) TEN(2) TEN(3) TEN(4)
-    TEN(5)
 #define CALL(n) site_##n();
-#define CALL_TEN(d)                                                                                \
-    CALL(d##0)                                                                                     \
-    CALL(d##1) CALL(d##2) CALL(d##3) CALL(d##4) CALL(d##5) CALL(d##6) CALL(d##7) CALL(d##8)        \
-        CALL(d##9)
+/* clang-format off */ /* lists of ten, a line each */
+#define TEN(d) SITE(d##0) SITE(d##1) SITE(d##2) SITE(d##3) SITE(d##4) SITE(d##5) SITE(d##6) \
+               SITE(d##7) SITE(d##8) SITE(d##9)
+#define CALL_TEN(d) CALL(d##0) CALL(d##1) CALL(d##2) CALL(d##3) CALL(d##4) CALL(d##5) CALL(d##6) \
+                    CALL(d##7) CALL(d##8) CALL(d##9)
+TEN() TEN(1) TEN(2) TEN(3) TEN(4) TEN(5)
 
-        static void start_many(void)
+static void start_many(void)
 {
-    CALL(0)
-    CALL(1) CALL(2) CALL(3) CALL(4) CALL(5) CALL(6) CALL(7) CALL(8) CALL(9) CALL_TEN(1) CALL_TEN(2)
-        CALL_TEN(3) CALL_TEN(4) CALL_TEN(5)
+    CALL_TEN() CALL_TEN(1) CALL_TEN(2) CALL_TEN(3) CALL_TEN(4) CALL_TEN(5)
 }
+/* clang-format on */
 
 int main(int argc, char **argv)
 {
