@@ -174,13 +174,12 @@ static _Unwind_Reason_Code gcc_frame(struct _Unwind_Context *ctx, void *arg)
     return _URC_NO_REASON;
 }
 
-/* A thread's first stacks are unwound one frame at a time: at a safe point by libgcc's unwinder
-   when the process has it (then libunwind is not even loaded until some thread starts more threads
-   than that), else by libunwind's unw_step. unw_backtrace is a hundred times faster once warm, but
-   its first call in a thread fills a 256 KiB cache of its own, 64 pages touched, which a thread
-   that starts a few threads (most of them) would pay for nothing. All three give the same return
-   addresses, so the stacks intern alike. libgcc's unwinder is kept out of what may run in a signal
-   handler while libunwind is there: before glibc 2.35 it takes the loader's lock. */
+/* A thread's first stacks are unwound one frame at a time: by libgcc's unwinder when the process
+   has it (then libunwind is not even loaded until some thread starts more threads than that), or
+   by libunwind's unw_step. unw_backtrace is a hundred times faster once warm, but its first call
+   in a thread fills a 256 KiB cache of its own, 64 pages touched, which a thread that starts a few
+   threads (most of them) would pay for nothing. All three give the same return addresses, so the
+   stacks intern alike. */
 #define STEPPED 8
 static TL_TLS unsigned stepped;
 
@@ -208,16 +207,16 @@ static unsigned step_by_step(const tl_libunwind *unw, uintptr_t *raw, unsigned m
     return n;
 }
 
-static const tl_stack *capture(uintptr_t caller, bool safe_point)
+static const tl_stack *capture(uintptr_t caller, bool may_load)
 {
     uintptr_t raw[TL_MAX_FRAMES + 16];
     unsigned max = tl_opt.max_frames + 16;
     bool warm = stepped >= STEPPED;
     if (!warm)
         stepped++;
-    if (!warm && safe_point && gcc_backtrace)
+    if (!warm && gcc_backtrace)
         return tl_stack_intern(raw, gcc_unwind(raw, max));
-    const tl_libunwind *unw = safe_point ? tl_libunwind_load() : tl_libunwind_loaded();
+    const tl_libunwind *unw = may_load ? tl_libunwind_load() : tl_libunwind_loaded();
     if (unw && !warm)
         return tl_stack_intern(raw, step_by_step(unw, raw, max));
     if (unw) {
