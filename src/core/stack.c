@@ -8,13 +8,12 @@
    libunwind is opened with RTLD_LOCAL rather than linked: libunwind.so.8 defines the _Unwind_* ABI
    and backtrace(), and a preloaded dependency would put those ahead of libgcc_s for the whole
    process, sending C++ exceptions and glibc's cancellation unwinding through a different unwinder.
-   It is opened at the first safe point that needs it (a report, or a thread's creation, a timer's
-   when libgcc_s cannot do: see capture below), not at start-up, which it would make ~0.6 ms slower
-   in every process. A stack captured before, in a function that must stay async-signal-safe and
-   so cannot load it (a pipe made by a program that has no thread yet), is unwound by libgcc's
-   _Unwind_Backtrace when the process has libgcc_s (every C++ and Rust program): with glibc 2.35 or
-   later lock-free and async-signal-safe (_dl_find_object). Without either, it is the frame that
-   called the wrapper. */
+   It is opened at the first safe point that needs it (a thread's creation, a timer's, a report),
+   not at start-up, which it would make ~0.6 ms slower in every process. A stack captured before,
+   in a function that must stay async-signal-safe and so cannot load it (a pipe made by a program
+   that has no thread yet), is unwound by libgcc's _Unwind_Backtrace when the process has libgcc_s
+   (every C++ program): ten times slower, and with glibc 2.35 or later lock-free and
+   async-signal-safe (_dl_find_object). Without either, it is the frame that called the wrapper. */
 #include "core/stack.h"
 
 #include "core/arena.h"
@@ -174,66 +173,18 @@ static _Unwind_Reason_Code gcc_frame(struct _Unwind_Context *ctx, void *arg)
     return _URC_NO_REASON;
 }
 
-/* A thread's first stacks are unwound one frame at a time: by libgcc's unwinder when the process
-   has it (then libunwind is not even loaded until some thread starts more threads than that), or
-   by libunwind's unw_step. unw_backtrace is a hundred times faster once warm, but its first call
-   in a thread fills a 256 KiB cache of its own, 64 pages touched, which a thread that starts a few
-   threads (most of them) would pay for nothing. All three give the same return addresses, so the
-   stacks intern alike. */
-#define STEPPED 8
-static TL_TLS unsigned stepped;
-
-static unsigned gcc_unwind(uintptr_t *raw, unsigned max)
-{
-    gcc_walk walk = {raw, 0, max};
-    gcc_backtrace(gcc_frame, &walk);
-    return walk.n;
-}
-
-static unsigned step_by_step(const tl_libunwind *unw, uintptr_t *raw, unsigned max)
-{
-    tl_cpu_context ctx;
-    unw_cursor_t cursor;
-    unw_word_t ip;
-    unsigned n = 0;
-    tl_cpu_save(&ctx);
-    if (unw->init_local(&cursor, &ctx) < 0)
-        return 0;
-    do {
-        if (unw->get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0)
-            break;
-        raw[n++] = (uintptr_t)ip;
-    } while (n < max && unw->step(&cursor) > 0);
-    return n;
-}
-
-static const tl_stack *capture(uintptr_t caller, bool may_load)
+const tl_stack *tl_stack_capture(uintptr_t caller)
 {
     uintptr_t raw[TL_MAX_FRAMES + 16];
     unsigned max = tl_opt.max_frames + 16;
-    bool warm = stepped >= STEPPED;
-    if (!warm)
-        stepped++;
-    if (!warm && gcc_backtrace)
-        return tl_stack_intern(raw, gcc_unwind(raw, max));
-    const tl_libunwind *unw = may_load ? tl_libunwind_load() : tl_libunwind_loaded();
-    if (unw && !warm)
-        return tl_stack_intern(raw, step_by_step(unw, raw, max));
+    const tl_libunwind *unw = tl_libunwind_loaded();
     if (unw) {
         int n = unw->backtrace((void **)raw, (int)max);
         return tl_stack_intern(raw, n > 0 ? (unsigned)n : 0);
     }
-    if (gcc_backtrace)
-        return tl_stack_intern(raw, gcc_unwind(raw, max));
-    return tl_stack_intern(&caller, 1);
-}
-
-const tl_stack *tl_stack_capture(uintptr_t caller)
-{
-    return capture(caller, false);
-}
-
-const tl_stack *tl_stack_capture_loading(uintptr_t caller)
-{
-    return capture(caller, true);
+    if (!gcc_backtrace)
+        return tl_stack_intern(&caller, 1);
+    gcc_walk walk = {raw, 0, max};
+    gcc_backtrace(gcc_frame, &walk);
+    return tl_stack_intern(raw, walk.n);
 }

@@ -36,9 +36,6 @@ const tl_libunwind *tl_libunwind_loaded(void); /* NULL until loaded */
    handler (see stack.c): caller, the wrapper's return address, is the stack when nothing that
    unwinds is loaded. */
 const tl_stack *tl_stack_capture(uintptr_t caller);
-/* The same at a safe point (not in a signal handler, not in what must be safe in one): loads
-   libunwind when this thread's stack needs it. */
-const tl_stack *tl_stack_capture_loading(uintptr_t caller);
 /* Interns raw return addresses, innermost first, less our own frames and cut to max_frames. */
 const tl_stack *tl_stack_intern(const uintptr_t *raw, unsigned n);
 bool tl_stack_own(uintptr_t pc); /* inside this library's code */

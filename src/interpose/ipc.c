@@ -17,7 +17,8 @@ static const tl_stack *made_at(uintptr_t caller)
 {
     TL_KEEP_ERRNO;
     tl_guard++;
-    const tl_stack *stack = tl_stack_capture_loading(caller);
+    tl_libunwind_load();
+    const tl_stack *stack = tl_stack_capture(caller);
     tl_guard--;
     return stack;
 }

@@ -81,8 +81,9 @@ static tl_thread *thread_record(const pthread_attr_t *attr, void *(*start)(void 
     if (attr)
         pthread_attr_getdetachstate(attr, &detach);
     tl_guard++;
-    tl_thread *t = tl_thread_new(start, arg, detach == PTHREAD_CREATE_DETACHED,
-                                 tl_stack_capture_loading(caller));
+    tl_libunwind_load();
+    tl_thread *t =
+        tl_thread_new(start, arg, detach == PTHREAD_CREATE_DETACHED, tl_stack_capture(caller));
     if (t) {
         t->stack_size = stack_size(attr);
         tl_thread_creating();

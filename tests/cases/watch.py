@@ -290,10 +290,10 @@ def metrics_and_top_name_cxx_threads_by_the_program_s_own_functions():
         w.finish()
     labels, n = site(series, "threadleak_threads", state="cond_wait")
     expect_eq(n, 4, "the workers")
-    expect(re.fullmatch(r"start_workers(\(int\))? \S*watch_cxx\.cpp:" +
+    expect(re.fullmatch(r"start_workers(\(\))? \S*watch_cxx\.cpp:" +
                         str(source_line("watch_cxx.cpp", "cxx-site")), labels["created_at"]),
            f"created_at: {labels['created_at']}")
-    expect(re.search(r"^ +4 +cond_wait +blocked +start_workers(\(int\))? watch_cxx\.cpp:\d+ +"
+    expect(re.search(r"^ +4 +cond_wait +blocked +start_workers(\(\))? watch_cxx\.cpp:\d+ +"
                      r"worker(\(\))? watch_cxx\.cpp:\d+$", block[2], re.M), f"top: {block}")
     expect_eq(top.returncode, 0, "top's status on SIGTERM")
 

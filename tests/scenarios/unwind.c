@@ -2,12 +2,13 @@
    (tests/CMakeLists.txt), four threads wait five calls deep, through a frame of 4 KiB and one of
    variable size (whose rules count from the frame pointer all the same). The first wait a report
    unwinds goes through libunwind, the others through the fast path (report/unwind.c): the same
-   stack from both, or the threads fall into two groups. `unwind N` starts N threads (default 4):
-   past the first few, the creation stacks are unwound by another unwinder (core/stack.c). */
+   stack from both, or the threads fall into two groups. */
 #include <alloca.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#define THREADS 4
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
@@ -52,17 +53,16 @@ static void *deep_thread(void *arg)
     return NULL;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-    int threads = argc > 1 ? atoi(argv[1]) : 4;
-    for (long i = 0; i < threads; i++) {
+    for (long i = 0; i < THREADS; i++) {
         pthread_t t;
         if (pthread_create(&t, NULL, deep_thread, (void *)(i + 1)) != 0)
             exit(90);
     }
     /* A thread counts itself holding the lock, which only its cond_wait lets go: once main holds
        it with every thread counted, every wait is recorded. */
-    for (int n = 0; n < threads; usleep(1000)) {
+    for (int n = 0; n < THREADS; usleep(1000)) {
         pthread_mutex_lock(&lock);
         n = waiting;
         pthread_mutex_unlock(&lock);

@@ -1,10 +1,8 @@
 // C++ threads for the metrics and `threadleak top`, which name a group by the program's own
 // functions, past std::thread and std::condition_variable: 4 workers made by start_workers wait on
-// a condition variable nobody notifies (`watch_cxx N`: N workers). Prints "ready PID", then runs
-// until a line on stdin.
+// a condition variable nobody notifies. Prints "ready PID", then runs until a line on stdin.
 #include <condition_variable>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <string>
@@ -21,15 +19,15 @@ static void worker()
     never.wait(held, [] { return false; }); // cxx-wait
 }
 
-static void start_workers(int n)
+static void start_workers()
 {
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < 4; i++)
         std::thread(worker).detach(); // cxx-site
 }
 
-int main(int argc, char **argv)
+int main()
 {
-    start_workers(argc > 1 ? std::atoi(argv[1]) : 4);
+    start_workers();
     std::printf("ready %d\n", (int)getpid());
     std::fflush(stdout);
     std::string line;
