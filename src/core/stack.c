@@ -18,6 +18,7 @@
 
 #include "core/arena.h"
 #include "core/base.h"
+#include "core/futex.h"
 #include "core/libs.h"
 #include "core/options.h"
 
@@ -72,12 +73,24 @@ void tl_stack_init(void)
 #define XSTR(x) STR(x)
 #define UNW_NAME(prefix, fn) prefix XSTR(UNW_TARGET) "_" fn
 
+/* Another thread loads it (the helper, at a deadline, while the program starts its first thread):
+   a stack taken meanwhile would be one frame, and fall into a group of its own. */
+static const tl_libunwind *wait_loaded(void)
+{
+    uint64_t deadline = tl_now_ns() + 250000000;
+    struct timespec step = {0, 10000000};
+    while (atomic_load(&libunwind_state) == UNW_LOADING && tl_now_ns() < deadline)
+        tl_futex_wait(&libunwind_state, UNW_LOADING, &step);
+    return tl_libunwind_loaded();
+}
+
 const tl_libunwind *tl_libunwind_load(void)
 {
     int state = UNW_NOT_LOADED;
-    if (TL_LIKELY(atomic_load_explicit(&libunwind_state, memory_order_acquire) == UNW_READY) ||
-        !atomic_compare_exchange_strong(&libunwind_state, &state, UNW_LOADING))
-        return tl_libunwind_loaded();
+    if (TL_LIKELY(atomic_load_explicit(&libunwind_state, memory_order_acquire) == UNW_READY))
+        return &libunwind;
+    if (!atomic_compare_exchange_strong(&libunwind_state, &state, UNW_LOADING))
+        return state == UNW_LOADING ? wait_loaded() : tl_libunwind_loaded();
     tl_guard++;
     void *lib = tl_libs_open(TL_LIBUNWIND_SONAME);
     if (lib) {
@@ -93,6 +106,7 @@ const tl_libunwind *tl_libunwind_load(void)
                 TL_LIBUNWIND_SONAME, lib ? "functions missing" : dlerror());
     tl_guard--;
     atomic_store_explicit(&libunwind_state, ok ? UNW_READY : UNW_FAILED, memory_order_release);
+    tl_futex_wake(&libunwind_state, INT32_MAX);
     return tl_libunwind_loaded();
 }
 

@@ -27,8 +27,8 @@ typedef struct tl_libunwind {
 
 void tl_stack_init(void); /* at start-up: where this library's code is */
 /* Loads libunwind if it is not; not from a signal handler or a function that must be safe in one.
-   NULL when it cannot be loaded (one warning), or while another thread is loading it: nothing
-   ever waits for a dlopen, which may itself be waiting for a constructor that calls us. */
+   NULL when it cannot be loaded (one warning). While another thread loads it, waits for that at
+   most 250 ms: a dlopen may itself be waiting for a constructor that calls us. */
 const tl_libunwind *tl_libunwind_load(void);
 const tl_libunwind *tl_libunwind_loaded(void); /* NULL until loaded */
 
