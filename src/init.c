@@ -78,10 +78,7 @@ void tl_start(void)
         tl_futex_wake(&tl_phase, INT32_MAX);
         return;
     }
-    uint64_t deadline = tl_now_ns() + 1000000000;
-    struct timespec step = {0, 10000000};
-    while (atomic_load(&tl_phase) == TL_STARTING && tl_now_ns() < deadline)
-        tl_futex_wait(&tl_phase, TL_STARTING, &step);
+    tl_futex_wait_while(&tl_phase, TL_STARTING, 1000);
 }
 
 __attribute__((constructor)) static void constructor(void)

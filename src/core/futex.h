@@ -3,6 +3,7 @@
 #ifndef TL_CORE_FUTEX_H
 #define TL_CORE_FUTEX_H
 
+#include "core/base.h"
 #include "platform/platform.h"
 
 #include <linux/futex.h>
@@ -16,6 +17,18 @@
 static inline void tl_futex_wait(atomic_int *word, int expected, const struct timespec *timeout)
 {
     tl_sys(SYS_futex, (long)word, FUTEX_WAIT_PRIVATE, expected, (long)timeout, 0, 0);
+}
+
+/* Sleeps while *word == value, at most ms in all: the library's waits for another of its threads
+   (start-up, the helper's first breath, a loading) are bounded, so that one that never finishes
+   (stopped, or a fork child's copy that does not exist) cannot hang the host. Callers look at the
+   word again to learn which way it ended. */
+static inline void tl_futex_wait_while(atomic_int *word, int value, unsigned ms)
+{
+    uint64_t deadline = tl_now_ns() + ms * 1000000ull;
+    struct timespec step = {0, 10000000};
+    while (atomic_load(word) == value && tl_now_ns() < deadline)
+        tl_futex_wait(word, value, &step);
 }
 
 static inline void tl_futex_wake(atomic_int *word, int n)

@@ -151,11 +151,9 @@ static void start(void)
     tl_guard--;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
-    uint64_t deadline = tl_now_ns() + 1000000000;
-    struct timespec step = {0, 10000000};
-    while (rc == 0 && !atomic_load(&helper.tid) && tl_now_ns() < deadline)
-        tl_futex_wait(&helper.tid, 0, &step);
-    if (rc != 0)
+    if (rc == 0)
+        tl_futex_wait_while(&helper.tid, 0, 1000);
+    else
         tl_warn("cannot start the library's thread (%s); live dumps are off", strerror(rc));
 }
 

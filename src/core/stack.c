@@ -77,10 +77,7 @@ void tl_stack_init(void)
    a stack taken meanwhile would be one frame, and fall into a group of its own. */
 static const tl_libunwind *wait_loaded(void)
 {
-    uint64_t deadline = tl_now_ns() + 250000000;
-    struct timespec step = {0, 10000000};
-    while (atomic_load(&libunwind_state) == UNW_LOADING && tl_now_ns() < deadline)
-        tl_futex_wait(&libunwind_state, UNW_LOADING, &step);
+    tl_futex_wait_while(&libunwind_state, UNW_LOADING, 250);
     return tl_libunwind_loaded();
 }
 
