@@ -244,7 +244,7 @@ static void findings(FILE *out, const tl_report *r)
     for (size_t i = 0; i < r->ngroups; i++) {
         const tl_group *g = &r->groups[i];
         tl_verdict v = g->rows->verdict;
-        groups += v != TL_VERDICT_RUNNING;
+        groups += v != TL_VERDICT_RUNNING || r->every_thread_leaks;
         waiting += v != TL_VERDICT_RUNNING && v != TL_UNJOINED ? g->count : 0;
         wgroups += v != TL_VERDICT_RUNNING && v != TL_UNJOINED;
         stuck += v == TL_DEADLOCK || v == TL_ORPHANED ? g->count : 0;

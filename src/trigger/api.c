@@ -92,19 +92,40 @@ static int write_report(tl_report *r, tl_format format, const threadleak_opts *o
     return rc;
 }
 
+/* How long a leaked thread that still runs at the deadline gets to reach a wait. */
+#define SETTLE_NS 250000000ull
+
+/* A thread we made, in no wait: one just made may not have reached its first wait yet (a loaded
+   machine, a sanitizer's thread start), and its report would say where it was made but not where
+   it stops. */
+static bool has_running_thread(const tl_report *r)
+{
+    for (size_t i = 0; i < r->nrows; i++)
+        if (r->rows[i].state == TL_RUNNING && !r->rows[i].untracked)
+            return true;
+    return false;
+}
+
 /* goleak's schedule: check at once, then after a sleep that doubles from 1 us up to 100 ms, until
-   the threads are gone or the time is up. */
+   the threads are gone or the time is up. A check that fails with threads still running checks
+   again every 10 ms, up to SETTLE_NS more, until they wait or end: only a failing check pays. */
 static int verify(const threadleak_opts *opts, tl_format format, const tl_filter *filter)
 {
     uint64_t deadline = tl_now_ns() + opts->timeout_ms * 1000000ull;
     uint64_t pause_ns = 1000;
+    bool settling = false;
     for (;;) {
         tl_report *r = tl_report_collect("api", filter);
         if (!r)
             return -1;
         int leaked = (int)r->threads_leaked;
         uint64_t now = tl_now_ns();
-        if (leaked == 0 || now >= deadline) {
+        if (leaked && now >= deadline && !settling && has_running_thread(r)) {
+            settling = true;
+            deadline = now + SETTLE_NS;
+            pause_ns = 10000000;
+        }
+        if (leaked == 0 || now >= deadline || (settling && !has_running_thread(r))) {
             if (leaked)
                 write_report(r, format, opts);
             tl_report_free(r);
@@ -114,7 +135,7 @@ static int verify(const threadleak_opts *opts, tl_format format, const tl_filter
         uint64_t left = deadline - now, ns = pause_ns < left ? pause_ns : left;
         struct timespec t = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
         nanosleep(&t, NULL);
-        if (pause_ns < 100000000u)
+        if (pause_ns < 100000000u && !settling)
             pause_ns *= 2;
     }
 }

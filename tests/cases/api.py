@@ -41,6 +41,16 @@ def a_thread_ending_within_the_timeout_is_not_a_leak():
 
 
 @test
+def a_leaked_thread_still_running_at_the_deadline_is_reported_where_it_then_waits():
+    p = api("starting")  # checked once, at once: one thread is busy for 50 ms first, one for ever
+    expect_eq(p.stdout, "rc=2\n", p.stderr)
+    expect("threadleak: 2 leaked threads in 2 groups on request" in p.stderr, p.stderr)
+    expect(re.search(r'^1 thread: running\n  threads: \d+ "spin"\n', p.stderr, re.M), p.stderr)
+    expect(re.search(r"^1 thread: cond_wait, .*\n(.*\n)*?  blocked at:\n(.*\n)*?\s+#\d\s+start_slowly\s",
+                     p.stderr, re.M), p.stderr)
+
+
+@test
 def a_baseline_hides_the_threads_that_were_there_before():
     p = api("baseline")
     expect_eq(p.stdout, "with baseline rc=0\none more rc=1\nwithout baseline rc=3\n", "results")

@@ -2,6 +2,8 @@
    clean        threads created and joined: verify_none returns 0, and how long it took
    leak         one thread left blocked: verify_none returns 1 and reports it
    late         a detached thread that ends 200 ms later: not a leak with the default timeout
+   starting     a thread busy for 50 ms before its wait, and one busy for ever, checked at once:
+                the first is reported in its wait, the second running
    baseline     threads from before a snapshot are not leaks; one after it is
    suppress     three blocked threads, and verify_none with each kind of rule
    malformed    a bad rule is named with its line, the good one still applies
@@ -80,6 +82,25 @@ static double ms_since(struct timespec a)
     return (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
 }
 
+static void *start_slowly(void *arg)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (ms_since(start) < 50)
+        ; /* busy, in no wait */
+    pthread_mutex_lock(&lock);
+    for (;;)
+        pthread_cond_wait(&never, &lock);
+    return arg;
+}
+
+static void *spin(void *arg)
+{
+    for (;;)
+        __asm__ volatile("" ::: "memory");
+    return arg;
+}
+
 static int verify(const char *suppressions, unsigned timeout_ms, const threadleak_snapshot *base)
 {
     threadleak_opts o = THREADLEAK_OPTS_INIT;
@@ -122,6 +143,10 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "late") == 0) {
         pthread_detach(spawn(end_later, NULL));
         printf("rc=%d\n", threadleak_verify_none(NULL));
+    } else if (strcmp(mode, "starting") == 0) {
+        spawn(start_slowly, NULL);
+        spawn(spin, "spin");
+        printf("rc=%d\n", verify(NULL, 0, NULL));
     } else if (strcmp(mode, "baseline") == 0) {
         make_alpha();
         make_beta();
