@@ -66,8 +66,9 @@ static uint64_t expire(uint64_t now_ns)
     _exit(124);
 }
 
-/* How long the process has run, from the kernel's start time of its main thread (in clock ticks
-   after boot); 0 when unknown. */
+/* How long the process has run, at least, from the kernel's start time of its main thread: in
+   clock ticks after boot, cut down to a whole tick, so the tick's end is taken (a deadline may
+   come a tick late, never early, as timeout(1)'s does not); 0 when unknown. */
 static uint64_t age_ns(void)
 {
     tl_task main;
@@ -76,7 +77,7 @@ static uint64_t age_ns(void)
     if (!tl_proc_task(getpid(), &main) || ticks <= 0 || clock_gettime(CLOCK_BOOTTIME, &boot) != 0)
         return 0;
     uint64_t now = (uint64_t)boot.tv_sec * 1000000000u + (uint64_t)boot.tv_nsec,
-             start = main.start * (1000000000u / (uint64_t)ticks);
+             start = (main.start + 1) * (1000000000u / (uint64_t)ticks);
     return now > start ? now - start : 0;
 }
 
