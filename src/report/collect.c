@@ -484,10 +484,12 @@ static void reach_rows(tl_report *r, tl_reach_thread *rt, const size_t *row_of, 
         if (rt[i].result == TL_REACH_REACHABLE) {
             if (!r->sym)
                 r->sym = tl_symbolizer_new();
-            tl_reach_describe(&rt[i].from, r->sym, row->reach_from, sizeof row->reach_from);
+            char from[160];
+            tl_reach_describe(&rt[i].from, r->sym, from, sizeof from);
+            row->reach_from = tl_strings_add(&r->strings, from);
         } else if (rt[i].result == TL_REACH_UNKNOWN) {
-            snprintf(row->reach_from, sizeof row->reach_from, "%s",
-                     rt[i].unknown ? rt[i].unknown : r->unseen);
+            row->reach_from =
+                tl_strings_add(&r->strings, rt[i].unknown ? rt[i].unknown : r->unseen);
         }
     }
 }
@@ -673,6 +675,7 @@ void tl_report_free(tl_report *r)
         return;
     free(r->command);
     tl_symbolizer_free(r->sym);
+    tl_strings_free(r->strings);
     free(r->resources);
     free(r->groups);
     free(r->rows);

@@ -8,6 +8,7 @@
 #include "core/resource.h"
 #include "core/wakers.h"
 #include "report/reach.h"
+#include "report/strings.h"
 #include "report/suppress.h"
 #include "report/symbols.h"
 
@@ -23,21 +24,21 @@ typedef struct tl_row {
     char name[16];
     tl_state state;
     tl_verdict verdict;
-    bool untracked;     /* not created through our pthread_create: no creation stack */
-    bool suppressed;    /* by a name: rule, known before its wait was read */
-    bool timed;         /* its wait has a deadline: it ends, whatever the evidence */
-    char object[48];    /* what it waits on, "" when nothing */
-    char evidence[256]; /* what is known of who could wake it, "" when nothing */
-    pid_t waits_for;    /* the thread it waits on: a lock's owner, a joined thread; or 0 */
-    int nwakers;        /* for a cond, sem or futex: distinct past wakers, -1 unknown */
+    bool untracked;       /* not created through our pthread_create: no creation stack */
+    bool suppressed;      /* by a name: rule, known before its wait was read */
+    bool timed;           /* its wait has a deadline: it ends, whatever the evidence */
+    char object[48];      /* what it waits on, "" when nothing */
+    const char *evidence; /* what is known of who could wake it, "" when nothing */
+    pid_t waits_for;      /* the thread it waits on: a lock's owner, a joined thread; or 0 */
+    int nwakers;          /* for a cond, sem or futex: distinct past wakers, -1 unknown */
     pid_t wakers[TL_WAKERS], last_waker;
-    bool shared;           /* the object is process-shared: another process may wake it */
-    bool robust;           /* a robust mutex: its owner's death wakes a waiter */
-    bool unsignalled;      /* a cond no signal has reached since it was initialised */
-    tl_reach_result reach; /* what the reachability scan found of its object */
-    bool reach_direct;     /* reachable: the object itself lies in a root */
-    char reach_from[160];  /* where from, when reachable; why not known, when unknown */
-    uint64_t since_ns;     /* blocked (or finished) since */
+    bool shared;            /* the object is process-shared: another process may wake it */
+    bool robust;            /* a robust mutex: its owner's death wakes a waiter */
+    bool unsignalled;       /* a cond no signal has reached since it was initialised */
+    tl_reach_result reach;  /* what the reachability scan found of its object */
+    bool reach_direct;      /* reachable: the object itself lies in a root */
+    const char *reach_from; /* where from, when reachable; why not known, when unknown */
+    uint64_t since_ns;      /* blocked (or finished) since */
     const tl_stack *blocked_at, *created_at;
     int fatal_signal; /* the signal it received, in a fatal report (blocked_at is from there) */
 } tl_row;
@@ -99,6 +100,7 @@ typedef struct tl_report {
     char unseen[160];        /* what kept the reachability scan from every root, "" if nothing */
     bool every_thread_leaks; /* threads_leaked counts running threads too */
     tl_symbolizer *sym;      /* made at the first frame named: see tl_report_frames */
+    tl_strings *strings;     /* the rows' evidence and reach_from */
 } tl_report;
 
 /* NULL when out of memory. */

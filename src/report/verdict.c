@@ -30,6 +30,9 @@ void tl_duration(char *buf, size_t len, uint64_t ms)
         snprintf(buf, len, "%.1f h", ms / 3.6e6);
 }
 
+/* The longest evidence said of a thread; more is cut. */
+#define EVIDENCE_MAX 256
+
 typedef struct node {
     pid_t tid;
     size_t row;
@@ -66,19 +69,19 @@ static void find_cycles(tl_report *r, size_t *next)
             i = next[i];
         }
         if (i != SIZE_MAX && seen[i] == 1) { /* back on this walk: i is on a cycle */
-            char *ev = r->rows[i].evidence;
-            size_t len = sizeof r->rows[i].evidence,
+            char ev[EVIDENCE_MAX];
+            size_t len = sizeof ev,
                    used = (size_t)snprintf(ev, len, "wait-for cycle: tid %d", (int)r->rows[i].tid);
             for (size_t j = next[i]; used < len; j = next[j]) {
                 used += (size_t)snprintf(ev + used, len - used, " -> tid %d", (int)r->rows[j].tid);
                 if (j == i)
                     break;
             }
+            const char *shared = tl_strings_add(&r->strings, ev);
             size_t j = i;
             do {
                 r->rows[j].verdict = TL_DEADLOCK;
-                if (j != i)
-                    memcpy(r->rows[j].evidence, ev, sizeof r->rows[j].evidence);
+                r->rows[j].evidence = shared;
                 j = next[j];
             } while (j != i);
         }
@@ -125,64 +128,83 @@ static const char *noun(tl_state s)
     }
 }
 
-/* Appends "; more" to a row's evidence. */
-static void add_evidence(tl_row *row, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add_evidence(tl_row *row, const char *fmt, ...)
+/* A row's evidence: what it said (when `more`), then "; " and the words of fmt. */
+static void say(tl_report *r, tl_row *row, bool more, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void say(tl_report *r, tl_row *row, bool more, const char *fmt, va_list ap)
 {
-    size_t used = strlen(row->evidence);
-    if (used && used + 2 < sizeof row->evidence)
-        used += (size_t)snprintf(row->evidence + used, sizeof row->evidence - used, "; ");
+    char ev[EVIDENCE_MAX];
+    size_t used = more ? (size_t)snprintf(ev, sizeof ev, "%s", row->evidence) : 0;
+    if (used && used + 2 < sizeof ev)
+        used += (size_t)snprintf(ev + used, sizeof ev - used, "; ");
+    if (used < sizeof ev)
+        vsnprintf(ev + used, sizeof ev - used, fmt, ap);
+    row->evidence = tl_strings_add(&r->strings, ev);
+}
+
+static void set_evidence(tl_report *r, tl_row *row, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_evidence(tl_report *r, tl_row *row, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    if (used < sizeof row->evidence)
-        vsnprintf(row->evidence + used, sizeof row->evidence - used, fmt, ap);
+    say(r, row, false, fmt, ap);
+    va_end(ap);
+}
+
+/* Appends "; more" to a row's evidence. */
+static void add_evidence(tl_report *r, tl_row *row, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_evidence(tl_report *r, tl_row *row, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(r, row, true, fmt, ap);
     va_end(ap);
 }
 
 /* A wait with a deadline ends: the evidence against it is said, but no verdict rests on it. */
-static void orphan(tl_row *row)
+static void orphan(tl_report *r, tl_row *row)
 {
-    size_t used = strlen(row->evidence);
     if (!row->timed)
         row->verdict = TL_ORPHANED;
-    else if (used < sizeof row->evidence)
-        snprintf(row->evidence + used, sizeof row->evidence - used, "; a deadline ends the wait");
+    else
+        add_evidence(r, row, "a deadline ends the wait");
 }
 
 /* A lock whose owner is not alive here. It was ours and ended: no one will unlock it (unless it is
    robust: the kernel then hands it to a waiter). A thread of another process, or one that cannot be
    told: another process may unlock it. */
-static void owner_gone(const tl_report *r, tl_row *row)
+static void owner_gone(tl_report *r, tl_row *row)
 {
     char gone[48], path[32];
     uint64_t ns = tl_registry_exit_time(row->waits_for);
     exited(r, row->waits_for, gone, sizeof gone);
     snprintf(path, sizeof path, "/proc/%d", (int)row->waits_for);
     if (row->shared || (!ns && access(path, F_OK) == 0)) {
-        snprintf(row->evidence, sizeof row->evidence,
-                 "owner tid %d is not a thread of this process", (int)row->waits_for);
+        set_evidence(r, row, "owner tid %d is not a thread of this process", (int)row->waits_for);
         return;
     }
-    snprintf(row->evidence, sizeof row->evidence, "owner tid %d %s", (int)row->waits_for, gone);
+    set_evidence(r, row, "owner tid %d %s", (int)row->waits_for, gone);
     if (row->robust)
-        add_evidence(row, "a robust mutex: its owner's death hands it to a waiter");
+        add_evidence(r, row, "a robust mutex: its owner's death hands it to a waiter");
     else
-        orphan(row);
+        orphan(r, row);
 }
 
 /* What the reachability scan found, for a judged wait that no other proof settled. */
-static void reach_evidence(tl_row *row)
+static void reach_evidence(tl_report *r, tl_row *row)
 {
     switch (row->reach) {
     case TL_REACH_UNREACHABLE:
         row->verdict = TL_ORPHANED;
-        snprintf(row->evidence, sizeof row->evidence,
-                 "unreachable: no global, no stack or register of a thread that can run, and "
-                 "nothing the kernel holds reaches this %s",
-                 noun(row->state));
+        set_evidence(r, row,
+                     "unreachable: no global, no stack or register of a thread that can run, and "
+                     "nothing the kernel holds reaches this %s",
+                     noun(row->state));
         break;
     case TL_REACH_UNKNOWN:
-        add_evidence(row, "no root seen reaches it, but %s", row->reach_from);
+        add_evidence(r, row, "no root seen reaches it, but %s", row->reach_from);
         break;
     case TL_REACH_REACHABLE:
     case TL_REACH_SHARED:
@@ -203,10 +225,9 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
         if (row->verdict != TL_BLOCKED)
             continue;
         if (row->shared || row->reach == TL_REACH_SHARED) {
-            snprintf(row->evidence, sizeof row->evidence,
-                     "process-shared: another process may wake it");
+            set_evidence(r, row, "process-shared: another process may wake it");
             if (lock && row->waits_for && !alive(ctx, row->waits_for))
-                add_evidence(row, "owner tid %d is not a thread of this process",
+                add_evidence(r, row, "owner tid %d is not a thread of this process",
                              (int)row->waits_for);
             continue;
         }
@@ -214,17 +235,17 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
             owner_gone(r, row);
         } else if (row->nwakers < 0 && (row->state == TL_COND_WAIT || row->state == TL_SEM_WAIT)) {
             /* more than it keeps, or a signal that found no room in its table */
-            snprintf(row->evidence, sizeof row->evidence,
-                     "its wakers are unknown: threadleak could not record every one");
+            set_evidence(r, row, "its wakers are unknown: threadleak could not record every one");
         } else if (verb && row->nwakers == 0) {
             /* a pool freshly started waits for work: evidence, but no verdict */
-            snprintf(row->evidence, sizeof row->evidence, "never %s", verb);
+            set_evidence(r, row, "never %s", verb);
         } else if (verb && row->nwakers > 0 && row->unsignalled) {
             /* the object at this address is new: whoever signalled it before was not its waker */
-            snprintf(row->evidence, sizeof row->evidence,
-                     "no signal has reached a waiter since it was initialised (tid %d signalled "
-                     "this address before)",
-                     (int)row->last_waker);
+            set_evidence(
+                r, row,
+                "no signal has reached a waiter since it was initialised (tid %d signalled "
+                "this address before)",
+                (int)row->last_waker);
         } else if (verb && row->nwakers > 0) {
             int living = 0;
             for (int w = 0; w < row->nwakers; w++)
@@ -232,25 +253,23 @@ static void find_orphans(tl_report *r, bool (*alive)(const void *, pid_t), const
             bool last_alive = alive(ctx, row->last_waker);
             exited(r, row->last_waker, gone, sizeof gone);
             if (!living && row->nwakers > 1)
-                snprintf(row->evidence, sizeof row->evidence,
-                         "all %d that ever %s it have exited; the last, tid %d, %s", row->nwakers,
-                         verb, (int)row->last_waker, gone);
+                set_evidence(r, row, "all %d that ever %s it have exited; the last, tid %d, %s",
+                             row->nwakers, verb, (int)row->last_waker, gone);
             else
-                snprintf(row->evidence, sizeof row->evidence, "last %s by tid %d%s%s", verb,
-                         (int)row->last_waker, last_alive ? "" : ", which ",
-                         last_alive ? "" : gone);
+                set_evidence(r, row, "last %s by tid %d%s%s", verb, (int)row->last_waker,
+                             last_alive ? "" : ", which ", last_alive ? "" : gone);
             /* Every waker gone: strong evidence, unless a thread that can run still reaches the
                object (then it may wake it), or the scan could not tell. The scan decides for
                objects in memory; pipes and queues, timed waits, and every object when the scan
                is off (reach=0), go by the wakers. */
             if (!living && row->reach == TL_REACH_REACHABLE)
-                add_evidence(row, "still reachable%s%s", row->reach_direct ? ": " : " ",
+                add_evidence(r, row, "still reachable%s%s", row->reach_direct ? ": " : " ",
                              row->reach_from);
             else if (!living && row->reach == TL_REACH_NONE)
-                orphan(row);
+                orphan(r, row);
         }
         if (row->verdict == TL_BLOCKED && !row->timed)
-            reach_evidence(row);
+            reach_evidence(r, row);
     }
 }
 
@@ -264,10 +283,10 @@ static void name_owners(tl_report *r, const node *nodes)
         if (!lock || !row->waits_for || row->evidence[0])
             continue;
         size_t owner = target(r, nodes, row);
-        snprintf(row->evidence, sizeof row->evidence, "held%s by tid %d%s%s",
-                 row->state == TL_MUTEX_LOCK ? "" : " for writing", (int)row->waits_for,
-                 owner == SIZE_MAX ? "" : ", ",
-                 owner == SIZE_MAX ? "" : tl_state_name(r->rows[owner].state));
+        set_evidence(r, row, "held%s by tid %d%s%s",
+                     row->state == TL_MUTEX_LOCK ? "" : " for writing", (int)row->waits_for,
+                     owner == SIZE_MAX ? "" : ", ",
+                     owner == SIZE_MAX ? "" : tl_state_name(r->rows[owner].state));
     }
 }
 
@@ -275,6 +294,7 @@ void tl_verdicts_assign(tl_report *r, bool (*alive)(const void *, pid_t), const 
 {
     for (size_t i = 0; i < r->nrows; i++) {
         tl_row *row = &r->rows[i];
+        row->evidence = "";
         row->verdict = row->state == TL_EXITED_UNJOINED ? TL_UNJOINED
                        : row->state == TL_RUNNING       ? TL_VERDICT_RUNNING
                                                         : TL_BLOCKED;
@@ -301,8 +321,8 @@ void tl_verdicts_assign(tl_report *r, bool (*alive)(const void *, pid_t), const 
             const tl_row *t = &r->rows[next[i]];
             if (t->verdict == TL_DEADLOCK || t->verdict == TL_ORPHANED) {
                 row->verdict = t->verdict;
-                snprintf(row->evidence, sizeof row->evidence, "waits for tid %d, which is %s",
-                         (int)t->tid, t->verdict == TL_DEADLOCK ? "deadlocked" : "orphaned");
+                set_evidence(r, row, "waits for tid %d, which is %s", (int)t->tid,
+                             t->verdict == TL_DEADLOCK ? "deadlocked" : "orphaned");
                 changed = true;
             }
         }
