@@ -119,13 +119,14 @@ static int verify(const threadleak_opts *opts, tl_format format, const tl_filter
         if (!r)
             return -1;
         int leaked = (int)r->threads_leaked;
+        bool running = leaked && has_running_thread(r);
         uint64_t now = tl_now_ns();
-        if (leaked && now >= deadline && !settling && has_running_thread(r)) {
+        if (running && now >= deadline && !settling) {
             settling = true;
             deadline = now + SETTLE_NS;
             pause_ns = 10000000;
         }
-        if (leaked == 0 || now >= deadline || (settling && !has_running_thread(r))) {
+        if (leaked == 0 || now >= deadline || (settling && !running)) {
             if (leaked)
                 write_report(r, format, opts);
             tl_report_free(r);

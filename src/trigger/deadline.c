@@ -66,9 +66,9 @@ static uint64_t expire(uint64_t now_ns)
     _exit(124);
 }
 
-/* How long the process has run, at least, from the kernel's start time of its main thread: in
-   clock ticks after boot, cut down to a whole tick, so the tick's end is taken (a deadline may
-   come a tick late, never early, as timeout(1)'s does not); 0 when unknown. */
+/* How long the process has run, at least, from the kernel's start time of its main thread. That
+   time is in clock ticks after boot, cut down to a whole tick, so the tick's end is taken: like
+   timeout(1)'s, a deadline may come late (by a tick at most), never early. 0 when unknown. */
 static uint64_t age_ns(void)
 {
     tl_task main;
