@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -165,6 +166,16 @@ size_t tl_proc_tids(pid_t **tids)
 {
     tl_proc_note_emulator();
     return list_tids(tids);
+}
+
+/* /proc/self/task has two links more than the kernel's threads: the leader counts until the end. */
+long tl_proc_others(void)
+{
+    struct stat task;
+    tl_proc_note_emulator();
+    if (emulation != NATIVE || stat("/proc/self/task", &task) != 0 || task.st_nlink < 3)
+        return -1;
+    return (long)task.st_nlink - 3 - (atomic_load(&hidden) != 0);
 }
 
 bool tl_proc_has(const pid_t *tids, size_t n, pid_t tid)

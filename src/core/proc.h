@@ -16,6 +16,10 @@ _Static_assert(offsetof(tl_task, tid) == 0, "sorted with tl_tid_cmp");
    malloc'd. */
 size_t tl_proc_tids(pid_t **tids);
 bool tl_proc_has(const pid_t *tids, size_t n, pid_t tid);
+/* How many threads the kernel counts besides main and the library's own: one stat, where a listing
+   costs the kernel a dentry a thread (10-25 ms for 10,000). -1 when it cannot say, or under an
+   emulator, whose own threads come and go. */
+long tl_proc_others(void);
 bool tl_proc_task(pid_t tid, tl_task *task); /* false when it is gone */
 /* What schedstat says of thread tid: runs[0] its time on a CPU (ns, brought up to date when it
    leaves one), runs[1] how many times it was put on one. false when the kernel does not say (no

@@ -364,27 +364,30 @@ static bool make_groups(tl_report *r)
 }
 
 /* Why a thread the scan cannot see into is unseen: it runs, or waits where no wrapper records. */
-static void unseen(const tl_row *row, tl_reach_thread *rt)
+static void unseen(tl_report *r, const tl_row *row, tl_reach_thread *rt)
 {
-    if (row->state == TL_RUNNING)
-        snprintf(rt->unseen, sizeof rt->unseen, "runs");
-    else
-        snprintf(rt->unseen, sizeof rt->unseen, "waits in %s, which threadleak does not record",
-                 row->object[0] ? row->object : "a call");
+    char why[sizeof row->object + 48];
+    if (row->state == TL_RUNNING) {
+        rt->unseen = "runs";
+        return;
+    }
+    snprintf(why, sizeof why, "waits in %s, which threadleak does not record",
+             row->object[0] ? row->object : "a call");
+    rt->unseen = tl_strings_add(&r->strings, why);
 }
 
 /* A tracked thread's row: the registry knows it, and the kernel was asked while it was read
    (read_running). One that has finished may still be running glibc's thread exit (key
    destructors among it): the scan cannot see into it then. A thread that finished is no one's
    waker any more. */
-static void refine_tracked(tl_row *row, tl_task *task, tl_reach_thread *rt)
+static void refine_tracked(tl_report *r, tl_row *row, tl_task *task, tl_reach_thread *rt)
 {
     if (rt->role == TL_THREAD_UNSEEN)
-        unseen(row, rt);
+        unseen(r, row, rt);
     if (task && row->state == TL_EXITED_UNJOINED) {
         if (tl_proc_task(row->tid, task) && task->state != 'Z' && task->state != 'X') {
             rt->role = TL_THREAD_UNSEEN;
-            snprintf(rt->unseen, sizeof rt->unseen, "is still ending");
+            rt->unseen = "is still ending";
         }
         task->state = 'Z';
     }
@@ -421,7 +424,7 @@ static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excl
         /* in sigwaitinfo, it holds nothing of the program: its loop starts afresh each time */
         if (strcmp(in, "syscall:rt_sigtimedwait") == 0)
             rt->role = TL_THREAD_TIMER_HELPER;
-        snprintf(rt->unseen, sizeof rt->unseen, "(glibc's timer thread) runs");
+        rt->unseen = "(glibc's timer thread) runs";
         return false;
     }
     *row = (tl_row){.tid = task->tid, .start = task->start, .state = TL_RUNNING};
@@ -431,17 +434,17 @@ static bool untracked_row(tl_report *r, tl_task *task, tl_row *row, size_t *excl
         fatal_stack(r, row, 0, 0, u);
     else
         kernel_state(row, task);
-    unseen(row, rt);
+    unseen(r, row, rt);
     return true;
 }
 
 /* The main thread, when it is not the one writing the report: its wait, held and read, if it is
    in one. */
-static void main_thread(tl_reach_thread *rt, pid_t pid, const tl_task *task)
+static void main_thread(tl_report *r, tl_reach_thread *rt, const tl_task *task)
 {
     tl_wait *w = tl_registry_main_wait();
-    tl_row row = {.tid = pid, .state = TL_RUNNING};
-    *rt = (tl_reach_thread){.tid = pid, .main = true, .role = TL_THREAD_UNSEEN};
+    tl_row row = {.tid = r->pid, .state = TL_RUNNING};
+    *rt = (tl_reach_thread){.tid = r->pid, .main = true, .role = TL_THREAD_UNSEEN};
     if (task && (task->state == 'Z' || task->state == 'X')) {
         rt->role = TL_THREAD_ENDED; /* it left with pthread_exit */
     } else if (atomic_load(&w->phase) == TL_WAIT_BLOCKED && tl_wait_pin(w)) {
@@ -451,7 +454,7 @@ static void main_thread(tl_reach_thread *rt, pid_t pid, const tl_task *task)
         tl_wait_unpin(w);
     } else {
         kernel_state(&row, task);
-        unseen(&row, rt);
+        unseen(r, &row, rt);
     }
 }
 
@@ -464,7 +467,7 @@ static void caller_thread(tl_reach_thread *rt, pid_t tid, const tl_filter *filte
                             .role = TL_THREAD_UNSEEN,
                             .handle = (uintptr_t)pthread_self(),
                             .stack_size = tl_self ? tl_self->stack_size : 0};
-    snprintf(rt->unseen, sizeof rt->unseen, "writes this report");
+    rt->unseen = "writes this report";
     if (c) {
         rt->role = TL_THREAD_CALLER;
         rt->sp = tl_cpu_sp(&c->ctx);
@@ -472,9 +475,20 @@ static void caller_thread(tl_reach_thread *rt, pid_t tid, const tl_filter *filte
     }
 }
 
-/* The scan's answers, into the rows they are about. */
+static bool same_from(const tl_from *a, const tl_from *b)
+{
+    return a->kind == b->kind && a->direct == b->direct && a->via_wait == b->via_wait &&
+           a->tid == b->tid && a->via_tid == b->via_tid && a->fd == b->fd && a->fd2 == b->fd2 &&
+           a->addr == b->addr && a->end == b->end && a->module == b->module;
+}
+
+/* The scan's answers, into the rows they are about. A pool's threads are found from one place: its
+   words are written once, not once a thread (10,000 symbol lookups). The reasons for "unknown" are
+   the scan's constant words, or the report's own. */
 static void reach_rows(tl_report *r, tl_reach_thread *rt, const size_t *row_of, size_t n)
 {
+    const tl_from *said = NULL;
+    const char *words = NULL;
     for (size_t i = 0; i < n; i++) {
         if (row_of[i] == SIZE_MAX)
             continue;
@@ -482,14 +496,17 @@ static void reach_rows(tl_report *r, tl_reach_thread *rt, const size_t *row_of, 
         row->reach = rt[i].result;
         row->reach_direct = rt[i].from.direct && !rt[i].from.via_wait;
         if (rt[i].result == TL_REACH_REACHABLE) {
-            if (!r->sym)
-                r->sym = tl_symbolizer_new();
-            char from[160];
-            tl_reach_describe(&rt[i].from, r->sym, from, sizeof from);
-            row->reach_from = tl_strings_add(&r->strings, from);
+            if (!said || !same_from(said, &rt[i].from)) {
+                char from[160];
+                if (!r->sym)
+                    r->sym = tl_symbolizer_new();
+                tl_reach_describe(&rt[i].from, r->sym, from, sizeof from);
+                said = &rt[i].from;
+                words = tl_strings_add(&r->strings, from);
+            }
+            row->reach_from = words;
         } else if (rt[i].result == TL_REACH_UNKNOWN) {
-            row->reach_from =
-                tl_strings_add(&r->strings, rt[i].unknown ? rt[i].unknown : r->unseen);
+            row->reach_from = rt[i].unknown ? rt[i].unknown : r->unseen;
         }
     }
 }
@@ -515,6 +532,35 @@ static char *read_command(size_t *len)
     }
     *len = n;
     return buf;
+}
+
+/* The kernel's threads from the registry, sorted, when the kernel counts no more than the registry
+   knows alive: those whose tid was known before the count and that had not ended after it, each
+   then one of the kernel's (a thread ends through our wrappers). None is then unknown to us, and
+   /proc/self/task need not be listed. False when that cannot be shown: a thread not yet started,
+   one ending, or one the library did not make. */
+static bool known_tids(pid_t pid, tl_thread **threads, size_t n, pid_t **tids, size_t *ntids)
+{
+    size_t *alive = malloc((n + 1) * sizeof *alive), k = 0, kept = 0;
+    pid_t *known = malloc((n + 1) * sizeof *known);
+    for (size_t i = 0; alive && known && i < n; i++)
+        if (!atomic_load(&threads[i]->exited) &&
+            (known[k] = atomic_load_explicit(&threads[i]->tid, memory_order_acquire)))
+            alive[k++] = i;
+    long others = alive && known ? tl_proc_others() : -1;
+    for (size_t j = 0; j < k; j++)
+        if (!atomic_load(&threads[alive[j]]->exited))
+            known[kept++] = known[j];
+    free(alive);
+    if (others < 0 || (size_t)others > kept) {
+        free(known);
+        return false;
+    }
+    known[kept++] = pid;
+    qsort(known, kept, sizeof *known, tl_tid_cmp);
+    *tids = known;
+    *ntids = kept;
+    return true;
 }
 
 /* A report, collected afresh up to `tries` times while threads move under a scan that takes less
@@ -543,10 +589,15 @@ static tl_report *collect(const char *trigger, const tl_filter *filter, int trie
     r->pileup = tl_opt.pileup;
     r->timer_helper = tl_timer_helper();
     pid_t *tids;
-    tl_registry_settle();
-    size_t ntasks = tl_proc_tids(&tids);
     tl_thread **threads;
-    size_t nthreads = tl_registry_hold_all(&threads);
+    tl_registry_settle();
+    size_t nthreads = tl_registry_hold_all(&threads), ntasks;
+    if (!known_tids(r->pid, threads, nthreads, &tids, &ntasks)) {
+        /* Listed first: a thread made after the listing is then the registry's, not an unknown. */
+        tl_registry_release_all(threads, nthreads);
+        ntasks = tl_proc_tids(&tids);
+        nthreads = tl_registry_hold_all(&threads);
+    }
     tl_unwinder *u = NULL;
     r->rows = calloc(nthreads + ntasks + 1, sizeof *r->rows);
     /* The threads as the scan sees them, and the row each became (SIZE_MAX: none). */
@@ -585,7 +636,7 @@ static tl_report *collect(const char *trigger, const tl_filter *filter, int trie
             caller_thread(&rt[i], caller, filter, r->pid);
             continue;
         }
-        refine_tracked(&row, t, &rt[i]);
+        refine_tracked(r, &row, t, &rt[i]);
         row_of[i] = kept;
         r->rows[kept++] = row;
     }
@@ -599,7 +650,7 @@ static tl_report *collect(const char *trigger, const tl_filter *filter, int trie
         } else if (task[i].tid == r->pid && !is_fatal(r, r->pid)) {
             excluded++;
             tl_proc_task(task[i].tid, &task[i]);
-            main_thread(&rt[nrt++], r->pid, &task[i]);
+            main_thread(r, &rt[nrt++], &task[i]);
         } else if (untracked_row(r, &task[i], &r->rows[kept], &excluded, &rt[nrt], &u)) {
             row_of[nrt++] = kept++;
         } else if (rt[nrt].tid) {

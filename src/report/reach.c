@@ -438,7 +438,7 @@ bool tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
                    const uintptr_t *ours, size_t nours, unsigned budget_ms, char *why,
                    size_t why_len)
 {
-    static scan s;
+    static TL_LARGE scan s;
     pid_t ran = 0;
     size_t judged = 0;
     why[0] = 0;
@@ -450,7 +450,7 @@ bool tl_reach_scan(tl_reach_thread *threads, size_t n, const tl_caller *caller,
             threads[i].result = TL_REACH_SHARED;
         if (threads[i].role == TL_THREAD_UNSEEN && !why[0])
             snprintf(why, why_len, "tid %d %s, and its registers cannot be seen",
-                     (int)threads[i].tid, threads[i].unseen[0] ? threads[i].unseen : "runs");
+                     (int)threads[i].tid, threads[i].unseen ? threads[i].unseen : "runs");
     }
     if (!judged || !left_after_globals(threads, n))
         return false;

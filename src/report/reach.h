@@ -74,7 +74,7 @@ typedef struct tl_reach_thread {
     pid_t tid;
     tl_thread_role role;
     bool main;
-    char unseen[100]; /* TL_THREAD_UNSEEN: "runs", or the call it waits in */
+    const char *unseen; /* TL_THREAD_UNSEEN: why (NULL: "runs"), kept by the caller */
     /* TL_THREAD_WAITING: the wait, as read while it was held */
     const tl_wait *record; /* checked again after the scan: the wait must not have moved */
     tl_state state;
