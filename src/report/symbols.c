@@ -9,11 +9,11 @@
 #include "core/lock.h"
 #include "core/options.h"
 #include "report/deps.h"
+#include "report/maps.h"
 #include "report/perfmap.h"
 
 #include <demangle.h> /* libiberty's */
 #include <dlfcn.h>
-#include <limits.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,27 +69,10 @@ static int count_loads(struct dl_phdr_info *info, size_t size, void *key)
     return 1;
 }
 
-/* The file mappings of this process, as dwfl_linux_proc_maps_report reads them: from
-   /proc/thread-self/maps (once main has left with pthread_exit, the zombie leader's maps read
-   empty), without the anonymous ones. */
-static char *read_maps(size_t *len)
-{
-    char *text = NULL, line[PATH_MAX + 128];
-    FILE *maps = fopen("/proc/thread-self/maps", "re"), *files = open_memstream(&text, len);
-    while (maps && files && fgets(line, sizeof line, maps))
-        if (strchr(line, '/') || strstr(line, "[vdso]"))
-            fputs(line, files);
-    if (maps)
-        fclose(maps);
-    if (files && fclose(files) != 0)
-        text = NULL;
-    return maps ? text : (free(text), NULL);
-}
-
 static tl_symbolizer *build(uint64_t key)
 {
     size_t len = 0;
-    char *maps_text = read_maps(&len);
+    char *maps_text = tl_maps_files(&len);
     tl_symbolizer *s = calloc(1, sizeof *s);
     if (!s) {
         free(maps_text);
