@@ -26,7 +26,7 @@ typedef struct slot {
 } slot;
 
 /* 16 MiB of zero pages: only the slots of descriptors in use are ever touched. */
-static slot slots[SLOTS];
+static TL_LARGE slot slots[SLOTS];
 static atomic_int held;    /* descriptors holding a resource */
 static atomic_int highest; /* the highest descriptor that ever held one */
 

@@ -31,7 +31,7 @@ static int note(struct dl_phdr_info *info, size_t size, void *arg)
 
 void *tl_libs_open(const char *name)
 {
-    static modules before, after; /* under the lock */
+    static TL_LARGE modules before, after; /* under the lock */
     tl_lock_acquire(&libs_lock);
     before.n = after.n = 0;
     dl_iterate_phdr(note, &before);

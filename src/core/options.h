@@ -25,24 +25,25 @@ typedef enum {
 
 /* The contract's keys, and threadleak's own (README.md, Options). Durations are in ms. */
 typedef struct tl_options {
-    char output[PATH_MAX]; /* "stderr", "stdout" or a path with %p and %n */
     tl_format format;
     bool at_exit;
     int signal;        /* 0 for none */
     bool signal_given; /* by the user, who hears when it cannot be had */
     unsigned max_frames;
     unsigned exitcode;
-    char suppressions[PATH_MAX]; /* "" for none */
     unsigned grace_ms;
     unsigned pileup;
     bool fatal;                /* report on a fatal signal the program leaves at its default */
     bool terminate;            /* the same for SIGTERM, SIGINT, SIGHUP, SIGQUIT */
     uint64_t deadline_ms;      /* report and exit 124 then; 0 off */
     uint64_t watch_ms;         /* sample that often; 0 off */
-    char metrics[PATH_MAX];    /* Prometheus file rewritten at every sample, "" for none */
     bool debuginfod;           /* symbolizing may fetch debug information over the network */
     bool default_suppressions; /* the installed rules for runtimes' own threads apply */
     bool reach;                /* reports scan memory for who can reach a waited-on object */
+    /* Last, so that the values every process reads at start share one page. */
+    char output[PATH_MAX];       /* "stderr", "stdout" or a path with %p and %n */
+    char suppressions[PATH_MAX]; /* "" for none */
+    char metrics[PATH_MAX];      /* Prometheus file rewritten at every sample, "" for none */
 } tl_options;
 
 extern tl_options tl_opt;

@@ -19,7 +19,7 @@
 static tl_lock registry_lock;
 static tl_thread *table;
 /* Threads that ended lately: a ring, newest overwriting oldest. */
-static tl_ended exits[1024];
+static TL_LARGE tl_ended exits[1024];
 static unsigned exits_next;
 /* main's waits, recorded for the reachability scan (main is never reported); in a fork child, the
    forking thread's record, which it keeps. */

@@ -30,7 +30,7 @@
 
 #define BUCKETS 16384u /* a power of two */
 
-static _Atomic(tl_stack *) buckets[BUCKETS];
+static TL_LARGE _Atomic(tl_stack *) buckets[BUCKETS];
 static uintptr_t self_lo, self_hi; /* our executable segment */
 static tl_libunwind libunwind;
 /* libgcc's unwinder, when the process has it: looked up, not linked, so that we never load it. */

@@ -39,9 +39,9 @@ typedef struct waker_slot {
     atomic_bool overflow;       /* more wakers than tids holds */
 } waker_slot;
 
-static waker_slot slots[SLOTS];
-static _Atomic uintptr_t lost[LOST]; /* objects whose signal found no slot */
-static atomic_bool lost_overflow;    /* and one that did not fit there either */
+static TL_LARGE waker_slot slots[SLOTS];
+static TL_LARGE _Atomic uintptr_t lost[LOST]; /* objects whose signal found no slot */
+static atomic_bool lost_overflow;             /* and one that did not fit there either */
 
 static size_t home(uintptr_t object, size_t size)
 {

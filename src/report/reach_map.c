@@ -41,7 +41,7 @@
 static struct owned_range {
     uintptr_t lo, hi;
     bool retired; /* given back, unmapped when the scan ends */
-} owned[OWNED];
+} owned[OWNED] TL_LARGE;
 static size_t nowned;
 static bool owned_lost; /* more mappings than the list holds: the scan must not go on */
 static bool scanning;
@@ -884,7 +884,7 @@ static bool classify(tl_space *sp, const vma *v, const tl_vec *modules, const tl
 bool tl_space_build(tl_space *sp, tl_reach_thread *threads, size_t n, bool *stuck,
                     const tl_caller *caller)
 {
-    static unsigned char window[WINDOW]; /* one scan at a time: see reach.c */
+    static TL_LARGE unsigned char window[WINDOW]; /* one scan at a time: see reach.c */
     *sp = (tl_space){.regions = TL_VEC(tl_region),
                      .roots = TL_VEC(tl_root),
                      .values = TL_VEC(tl_value),
