@@ -10,6 +10,7 @@
 #include "core/options.h"
 #include "platform/platform.h"
 #include "report/reach.h"
+#include "report/scratch.h"
 #include "report/unwind.h"
 
 #include <fcntl.h>
@@ -563,6 +564,30 @@ static bool known_tids(pid_t pid, tl_thread **threads, size_t n, pid_t **tids, s
     return true;
 }
 
+/* What collecting a report works with, besides its rows: the threads as the scan sees them, the
+   row each became (SIZE_MAX: none), every task the kernel has (its state 0, alive as far as we
+   know, until the kernel is asked) and whether the registry knows it. One piece of scratch. */
+typedef struct work {
+    tl_reach_thread *rt;
+    size_t *row_of;
+    tl_task *task;
+    bool *seen;
+} work;
+
+static bool work_take(work *w, size_t most, size_t ntasks)
+{
+    size_t rt = most * sizeof *w->rt, row_of = most * sizeof *w->row_of,
+           task = (ntasks + 1) * sizeof *w->task;
+    char *m = tl_scratch_take(TL_SCRATCH_WORK, rt + row_of + task + ntasks + 1);
+    if (!m)
+        return false;
+    w->rt = (tl_reach_thread *)m;
+    w->row_of = (size_t *)(m + rt);
+    w->task = (tl_task *)(m + rt + row_of);
+    w->seen = (bool *)(m + rt + row_of + task);
+    return true;
+}
+
 /* A report, collected afresh up to `tries` times while threads move under a scan that takes less
    than RETRY_NS. */
 #define RETRY_NS 250000000ull
@@ -591,37 +616,34 @@ static tl_report *collect(const char *trigger, const tl_filter *filter, int trie
     pid_t *tids;
     tl_thread **threads;
     tl_registry_settle();
-    size_t nthreads = tl_registry_hold_all(&threads), ntasks;
+    size_t nthreads = tl_registry_hold_all(&threads), ntasks, unknown = 1;
     if (!known_tids(r->pid, threads, nthreads, &tids, &ntasks)) {
         /* Listed first: a thread made after the listing is then the registry's, not an unknown. */
         tl_registry_release_all(threads, nthreads);
-        ntasks = tl_proc_tids(&tids);
+        unknown = ntasks = tl_proc_tids(&tids);
         nthreads = tl_registry_hold_all(&threads);
     }
+    /* A row, and a thread for the scan, for each of the registry's and each task it may not know
+       (main, when the registry knew every other). */
+    size_t most = nthreads + unknown + 2;
     tl_unwinder *u = NULL;
-    r->rows = calloc(nthreads + ntasks + 1, sizeof *r->rows);
-    /* The threads as the scan sees them, and the row each became (SIZE_MAX: none). */
-    tl_reach_thread *rt = calloc(nthreads + ntasks + 2, sizeof *rt);
-    size_t *row_of = calloc(nthreads + ntasks + 2, sizeof *row_of), nrt = nthreads;
-    if (r->rows && rt)
-        r->nrows = registry_rows(r, filter, threads, nthreads, r->rows, rt, &u);
-    r->now_ns = tl_now_ns();
-    /* Every listed thread, its state 0 (alive, as far as we know) until the kernel is asked. */
-    tl_task *task = calloc(ntasks + 1, sizeof *task);
-    bool *seen = calloc(ntasks + 1, sizeof *seen); /* seen[i]: task i is tracked */
-    for (size_t i = 0; task && i < ntasks; i++)
-        task[i].tid = tids[i];
-    free(tids);
-    if (!r->rows || !task || !seen || !rt || !row_of) {
+    work w;
+    r->rows = tl_scratch_take(TL_SCRATCH_ROWS, most * sizeof *r->rows);
+    if (!r->rows || !work_take(&w, most, ntasks)) {
+        free(tids);
         tl_registry_release_all(threads, nthreads);
-        tl_unwinder_free(u);
-        free(rt);
-        free(row_of);
-        free(seen);
-        free(task);
         tl_report_free(r);
         return NULL;
     }
+    tl_reach_thread *rt = w.rt;
+    size_t *row_of = w.row_of, nrt = nthreads;
+    tl_task *task = w.task;
+    bool *seen = w.seen;
+    r->nrows = registry_rows(r, filter, threads, nthreads, r->rows, rt, &u);
+    r->now_ns = tl_now_ns();
+    for (size_t i = 0; i < ntasks; i++)
+        task[i].tid = tids[i];
+    free(tids);
     pid_t caller = tl_gettid();
     size_t kept = 0, excluded = 0;
     for (size_t i = 0; i < r->nrows; i++) {
@@ -660,7 +682,6 @@ static tl_report *collect(const char *trigger, const tl_filter *filter, int trie
     tl_unwinder_free(u);
     r->nrows = kept;
     r->threads_total = kept + excluded;
-    free(seen);
     if (tl_opt.reach) {
         /* Our thread records are pointed to by glibc's descriptors and our TLS: not the
            program's memory. */
@@ -676,20 +697,16 @@ static tl_report *collect(const char *trigger, const tl_filter *filter, int trie
                its registers and every answer are stale. Ask again from the start, when the scan
                is quick: a slow one in a busy process would only be paid again. */
             tl_registry_release_all(threads, nthreads);
-            free(rt);
-            free(row_of);
-            free(task);
+            tl_scratch_give(TL_SCRATCH_WORK, w.rt);
             tl_report_free(r);
             return collect(trigger, filter, tries - 1);
         }
         reach_rows(r, rt, row_of, nrt);
     }
     tl_registry_release_all(threads, nthreads);
-    free(rt);
-    free(row_of);
     apply_filter(r, filter);
     tl_verdicts_assign(r, alive, &(tasks){task, ntasks});
-    free(task);
+    tl_scratch_give(TL_SCRATCH_WORK, w.rt);
     if (!filter->no_resources)
         r->nresources = tl_resource_groups(&r->resources);
     if ((!filter->no_resources && !r->resources) || !make_groups(r)) {
@@ -729,7 +746,7 @@ void tl_report_free(tl_report *r)
     tl_strings_free(r->strings);
     free(r->resources);
     free(r->groups);
-    free(r->rows);
+    tl_scratch_give(TL_SCRATCH_ROWS, r->rows);
     free(r);
 }
 

@@ -7,6 +7,7 @@
 #include "core/libs.h"
 #include "core/registry.h"
 #include "platform/platform.h"
+#include "report/scratch.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -924,6 +925,11 @@ bool tl_space_build(tl_space *sp, tl_reach_thread *threads, size_t n, bool *stuc
         ok = add_claim(&claims, owned[i].lo, owned[i].hi);
     if (owned_lost)
         tl_space_why(sp, "the scan's own memory could not be told apart");
+    for (int k = 0; ok && k < TL_SCRATCH_KINDS; k++) {
+        uintptr_t lo, hi;
+        if (tl_scratch_kept(k, &lo, &hi))
+            ok = add_claim(&claims, lo, hi);
+    }
     uintptr_t helper = tl_helper_stack();
     const vma *hv = helper ? vma_of(&vmas, helper) : NULL;
     ok = ok && (!hv || add_claim(&claims, hv->lo, hv->hi)) &&
