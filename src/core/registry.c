@@ -240,12 +240,14 @@ void tl_registry_totals(uint64_t *made, uint64_t *finished)
     tl_lock_release(&registry_lock);
 }
 
-bool tl_registry_all_exited(pid_t except, bool (*ignore)(const char *name))
+bool tl_registry_all_ended(const pid_t *tids, size_t n)
 {
     bool all = true;
     tl_lock_acquire(&registry_lock);
-    for (tl_thread *t = table; t && all; t = t->hh.next)
-        all = atomic_load(&t->exited) || atomic_load(&t->tid) == except || ignore(t->name);
+    for (tl_thread *t = table; t && all; t = t->hh.next) {
+        pid_t tid = atomic_load(&t->tid);
+        all = atomic_load(&t->exited) || !tid || !bsearch(&tid, tids, n, sizeof *tids, tl_tid_cmp);
+    }
     tl_lock_release(&registry_lock);
     return all;
 }

@@ -84,8 +84,8 @@ void tl_registry_release_all(tl_thread **threads, size_t n);
 void tl_registry_each(void (*fn)(void *ctx, const tl_thread *t), void *ctx);
 /* Threads created through pthread_create, and those that have ended, since the process started. */
 void tl_registry_totals(uint64_t *made, uint64_t *finished);
-/* Whether every thread but except, and those ignore() says to leave out (by name), has ended. */
-bool tl_registry_all_exited(pid_t except, bool (*ignore)(const char *name));
+/* Whether every thread of the registry whose tid is among tids (n of them, sorted) has ended. */
+bool tl_registry_all_ended(const pid_t *tids, size_t n);
 bool tl_registry_empty(void); /* no thread listed, and none being created */
 bool tl_registry_tracks(pid_t tid);
 pid_t tl_registry_tid_of(pthread_t handle);       /* 0 when not listed or not yet running */

@@ -12,20 +12,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static bool suppressed_by_name(const char *name)
+/* Threads the first report shows still alive get grace_ms to end, polled with a growing sleep, so
+   that a thread finishing its last lines is not called a leak. Only they are waited for: a
+   runtime's own threads, which the suppressions hide (a JVM's by name, node's inspector by where
+   it was made), cost an exit nothing. True when it waited: the report is then taken again. */
+static bool grace(const tl_report *r)
 {
-    return tl_rules_match_name(tl_rules_of_process(), name);
-}
-
-/* Threads still running at exit get grace_ms to finish, polled with a growing sleep, so that a
-   clean program pays nothing and a thread finishing its last lines is not called a leak. A
-   runtime's own threads, which the suppressions hide by name (a JVM's), are not waited for. */
-static void grace(void)
-{
+    pid_t *alive = malloc((r->nrows + 1) * sizeof *alive);
+    size_t n = 0;
+    for (size_t i = 0; alive && i < r->nrows; i++)
+        if (!r->rows[i].untracked && r->rows[i].state != TL_EXITED_UNJOINED && r->rows[i].tid)
+            alive[n++] = r->rows[i].tid;
+    if (!n) {
+        free(alive);
+        return false;
+    }
+    qsort(alive, n, sizeof *alive, tl_tid_cmp);
     uint64_t deadline = tl_now_ns() + tl_opt.grace_ms * 1000000ull;
     long step_us = 200;
-    pid_t me = tl_gettid();
-    while (!tl_registry_all_exited(me, suppressed_by_name)) {
+    while (!tl_registry_all_ended(alive, n)) {
         uint64_t now = tl_now_ns();
         if (now >= deadline)
             break;
@@ -34,6 +39,8 @@ static void grace(void)
         if (step_us < 20000)
             step_us *= 2;
     }
+    free(alive);
+    return true;
 }
 
 /* A program that never made a thread or a resource, and has no thread but main, has nothing a
@@ -56,9 +63,12 @@ static void report_at_exit(void)
     static tl_caller caller = {.exits = true};
     tl_cpu_save(&caller.ctx);
     tl_guard++;
-    grace();
-    tl_report *r = tl_report_collect(
-        "exit", &(tl_filter){.rules = {tl_rules_of_process()}, .caller = &caller});
+    tl_filter filter = {.rules = {tl_rules_of_process()}, .caller = &caller};
+    tl_report *r = tl_report_collect("exit", &filter);
+    if (r && tl_opt.grace_ms && grace(r)) {
+        tl_report_free(r);
+        r = tl_report_collect("exit", &filter);
+    }
     if (r) {
         leaked = r->threads_leaked;
         /* A clean exit prints nothing for people, as the sanitizers do; the machine formats are

@@ -129,6 +129,21 @@ def grace_lets_finishing_threads_end():
     expect_eq(functions(rep["groups"][0]["blocked_at"])[0], "finish_later", "blocked_at")
 
 
+@test
+def grace_does_not_wait_for_a_thread_a_suppression_hides():
+    # A runtime's thread that lives on past the exit (node's inspector) and that a rule hides by
+    # where it was made is no reason to wait: only threads the report would show get grace_ms.
+    with tempfile.TemporaryDirectory() as d:
+        rules = os.path.join(d, "rules")
+        with open(rules, "w") as f:
+            f.write("created:start_lingering\n")
+        began = time.monotonic()
+        rep, _ = report("lifecycle", "lingering", options=f"grace_ms=60000:suppressions={rules}")
+        took = time.monotonic() - began
+    expect_eq((rep["groups"], rep["threads_leaked"]), ([], 0), "the hidden thread")
+    expect(took < 30, f"the exit waited {took:.1f} s for a thread no report shows")
+
+
 def run_with_tmpdir(tmpdir, *args, options=""):
     env = preload_env(options)
     env["TMPDIR"] = tmpdir

@@ -1,5 +1,5 @@
 /* The ways a thread ends, or does not: lifecycle MODE, MODE one of
-   unjoined, detached, joined, pthread_exit, cancel, named, main_exits, finishing. */
+   unjoined, detached, joined, pthread_exit, cancel, named, main_exits, finishing, lingering. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -199,6 +199,20 @@ static void finish_after_main(void)
         ;
 }
 
+/* A detached thread that sleeps on past the exit (a runtime's own, as node's inspector). */
+static void *linger(void *arg)
+{
+    sleep(600);
+    return arg;
+}
+
+static void start_lingering(void)
+{
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, linger, NULL));
+    CHECK(pthread_detach(t));
+}
+
 /* main leaves through pthread_exit: the process exits when its last thread ends (the library's
    helper thread sees to it, and runs the exit report). */
 static void main_leaves_first(void)
@@ -225,6 +239,8 @@ int main(int argc, char **argv)
         usleep(20000);
     } else if (strcmp(mode, "cancel") == 0) {
         cancel_one();
+    } else if (strcmp(mode, "lingering") == 0) {
+        start_lingering();
     } else if (strcmp(mode, "finishing") == 0) {
         finish_after_main();
     } else if (strcmp(mode, "main_exits") == 0) {
