@@ -542,17 +542,17 @@ static char *read_command(size_t *len)
    one ending, or one the library did not make. */
 static bool known_tids(pid_t pid, tl_thread **threads, size_t n, pid_t **tids, size_t *ntids)
 {
-    size_t *alive = malloc((n + 1) * sizeof *alive), k = 0, kept = 0;
+    size_t *which = malloc((n + 1) * sizeof *which), k = 0, kept = 0;
     pid_t *known = malloc((n + 1) * sizeof *known);
-    for (size_t i = 0; alive && known && i < n; i++)
+    for (size_t i = 0; which && known && i < n; i++)
         if (!atomic_load(&threads[i]->exited) &&
             (known[k] = atomic_load_explicit(&threads[i]->tid, memory_order_acquire)))
-            alive[k++] = i;
-    long others = alive && known ? tl_proc_others() : -1;
+            which[k++] = i;
+    long others = which && known ? tl_proc_others() : -1;
     for (size_t j = 0; j < k; j++)
-        if (!atomic_load(&threads[alive[j]]->exited))
+        if (!atomic_load(&threads[which[j]]->exited))
             known[kept++] = known[j];
-    free(alive);
+    free(which);
     if (others < 0 || (size_t)others > kept) {
         free(known);
         return false;
