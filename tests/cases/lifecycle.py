@@ -61,6 +61,20 @@ def main_leaving_through_pthread_exit_still_reports_at_exit():
 
 
 @test
+def a_thread_made_by_a_bare_clone_is_reported_beside_those_the_library_made():
+    # The kernel counts one thread more than the library made: /proc/self/task is listed, and the
+    # thread the library never saw made is reported, untracked, next to the two it did.
+    rep, _ = report("lifecycle", "cloned", options="grace_ms=0")
+    tracked = [g for g in rep["groups"] if not g.get("untracked")]
+    untracked = [g for g in rep["groups"] if g.get("untracked")]
+    expect_eq([(g["state"], g["count"]) for g in tracked], [("cond_wait", 2)], f"made: {summary(rep)}")
+    expect_eq(functions(tracked[0]["created_at"])[0], "clone_beside_two", "created_at")
+    expect_eq([(g["count"], g["state"], g["created_at"]) for g in untracked], [(1, "waiting", [])],
+              f"the cloned thread: {summary(rep)}")
+    expect_eq(rep["threads_total"], 4, "threads, main among them")
+
+
+@test
 def thread_started_by_another_library_constructor_is_tracked():
     rep, _ = report("early")
     (g,) = rep["groups"]

@@ -1,12 +1,15 @@
 /* The ways a thread ends, or does not: lifecycle MODE, MODE one of
-   unjoined, detached, joined, pthread_exit, cancel, named, main_exits, finishing, lingering. */
+   unjoined, detached, joined, pthread_exit, cancel, named, main_exits, finishing, lingering,
+   cloned. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -213,6 +216,44 @@ static void start_lingering(void)
     CHECK(pthread_detach(t));
 }
 
+/* Two threads made through pthread_create, blocked for good, beside one made by a bare clone(),
+   which the library never sees made: it sleeps in ppoll, touching nothing of glibc's thread
+   state (it has none of its own). */
+static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t never_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int blocked, cloned_tid;
+
+static void *block_for_good(void *arg)
+{
+    pthread_mutex_lock(&never_lock);
+    atomic_fetch_add(&blocked, 1);
+    for (;;)
+        pthread_cond_wait(&never, &never_lock);
+    return arg;
+}
+
+static int sleep_unseen(void *arg)
+{
+    atomic_store(&cloned_tid, (int)syscall(SYS_gettid));
+    for (;;)
+        syscall(SYS_ppoll, NULL, 0, NULL, NULL, 0);
+    return arg != NULL;
+}
+
+static void clone_beside_two(void)
+{
+    static char stack[64 << 10] __attribute__((aligned(16)));
+    pthread_t t;
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&t, NULL, block_for_good, NULL));
+    int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+    if (clone(sleep_unseen, stack + sizeof stack, flags, NULL) < 0)
+        exit(91);
+    while (atomic_load(&blocked) < 2 || !atomic_load(&cloned_tid))
+        usleep(1000);
+    usleep(20000);
+}
+
 /* main leaves through pthread_exit: the process exits when its last thread ends (the library's
    helper thread sees to it, and runs the exit report). */
 static void main_leaves_first(void)
@@ -239,6 +280,8 @@ int main(int argc, char **argv)
         usleep(20000);
     } else if (strcmp(mode, "cancel") == 0) {
         cancel_one();
+    } else if (strcmp(mode, "cloned") == 0) {
+        clone_beside_two();
     } else if (strcmp(mode, "lingering") == 0) {
         start_lingering();
     } else if (strcmp(mode, "finishing") == 0) {
