@@ -15,8 +15,11 @@
 /* Threads the first report shows still alive get grace_ms to end, polled with a growing sleep, so
    that a thread finishing its last lines is not called a leak. Only they are waited for: a
    runtime's own threads, which the suppressions hide (a JVM's by name, node's inspector by where
-   it was made), cost an exit nothing. True when it waited: the report is then taken again. */
-static bool grace(const tl_report *r)
+   it was made), cost an exit nothing. True when a thread was made or ended since the first look
+   (made and ended: the registry's totals before it), which is then taken again. Otherwise the
+   first look stands, as of before the wait: a leak's threads never end, and its exit pays for one
+   report, as it did. */
+static bool grace(const tl_report *r, uint64_t made, uint64_t ended)
 {
     pid_t *alive = malloc((r->nrows + 1) * sizeof *alive);
     size_t n = 0;
@@ -28,6 +31,7 @@ static bool grace(const tl_report *r)
         return false;
     }
     qsort(alive, n, sizeof *alive, tl_tid_cmp);
+    uint64_t made_after, ended_after;
     uint64_t deadline = tl_now_ns() + tl_opt.grace_ms * 1000000ull;
     long step_us = 200;
     while (!tl_registry_all_ended(alive, n)) {
@@ -40,7 +44,8 @@ static bool grace(const tl_report *r)
             step_us *= 2;
     }
     free(alive);
-    return true;
+    tl_registry_totals(&made_after, &ended_after);
+    return made_after != made || ended_after != ended;
 }
 
 /* A program that never made a thread or a resource, and has no thread but main, has nothing a
@@ -64,8 +69,10 @@ static void report_at_exit(void)
     tl_cpu_save(&caller.ctx);
     tl_guard++;
     tl_filter filter = {.rules = {tl_rules_of_process()}, .caller = &caller};
+    uint64_t made, ended;
+    tl_registry_totals(&made, &ended);
     tl_report *r = tl_report_collect("exit", &filter);
-    if (r && tl_opt.grace_ms && grace(r)) {
+    if (r && tl_opt.grace_ms && grace(r, made, ended)) {
         tl_report_free(r);
         r = tl_report_collect("exit", &filter);
     }
