@@ -17,7 +17,9 @@
 
 static struct {
     atomic_bool taken;
+    atomic_uint changes;  /* odd while the taker replaces the mapping */
     _Atomic(char *) kept; /* a mapping's start, or NULL */
+    atomic_size_t length; /* its length, for tl_scratch_kept, which must not read the mapping */
 } kinds[TL_SCRATCH_KINDS];
 
 static size_t length_of(const char *m)
@@ -25,10 +27,13 @@ static size_t length_of(const char *m)
     return *(const size_t *)m;
 }
 
+/* Populated at once: the report writes nearly all of it, and the kernel fills the pages in one
+   call for about half what a fault a page costs. */
 static char *map(size_t size)
 {
     size_t length = HEADER + size;
-    char *m = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *m = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
     if (m == MAP_FAILED)
         return NULL;
     *(size_t *)m = length;
@@ -52,10 +57,14 @@ void *tl_scratch_take(tl_scratch_kind kind, size_t size)
         return m + HEADER;
     }
     /* Not named while it is unmapped: another report's own mapping may come at its address. */
+    atomic_fetch_add(&kinds[kind].changes, 1);
     atomic_store(&kinds[kind].kept, NULL);
     if (m)
         munmap(m, length_of(m));
-    atomic_store(&kinds[kind].kept, m = map(size));
+    m = map(size);
+    atomic_store(&kinds[kind].length, m ? length_of(m) : 0);
+    atomic_store(&kinds[kind].kept, m);
+    atomic_fetch_add(&kinds[kind].changes, 1);
     if (!m)
         atomic_store(&kinds[kind].taken, false);
     return m ? m + HEADER : NULL;
@@ -70,12 +79,16 @@ void tl_scratch_give(tl_scratch_kind kind, void *p)
         munmap(m, length_of(m));
 }
 
+/* Read as a seqlock: a mapping being replaced meanwhile (three reports at once) is not told, which
+   leaves the scan more roots, never fewer. */
 bool tl_scratch_kept(tl_scratch_kind kind, uintptr_t *lo, uintptr_t *hi)
 {
+    unsigned changes = atomic_load(&kinds[kind].changes);
     const char *m = atomic_load(&kinds[kind].kept);
-    if (!m)
+    size_t length = atomic_load(&kinds[kind].length);
+    if (!m || changes % 2 || atomic_load(&kinds[kind].changes) != changes)
         return false;
     *lo = (uintptr_t)m;
-    *hi = (uintptr_t)m + length_of(m);
+    *hi = (uintptr_t)m + length;
     return true;
 }
