@@ -14,6 +14,7 @@
 #include "core/registry.h"
 #include "core/resource.h"
 #include "core/start.h"
+#include "platform/platform.h"
 #include "report/symbols.h"
 #include "trigger/deadline.h"
 #include "trigger/exit.h"
@@ -63,7 +64,7 @@ static void start_up(void)
     tl_options_read(&tl_opt, secure_getenv("THREADLEAK_OPTIONS"));
     tl_stack_init();
     tl_registry_init();
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    __register_atfork(fork_prepare, fork_parent, fork_child, __dso_handle);
     tl_guard--;
 }
 
@@ -74,11 +75,16 @@ void tl_start(void)
         return;
     if (atomic_compare_exchange_strong(&tl_phase, &phase, TL_STARTING)) {
         start_up();
-        atomic_store_explicit(&tl_phase, TL_STARTED, memory_order_release);
-        tl_futex_wake(&tl_phase, INT32_MAX);
+        if (atomic_exchange_explicit(&tl_phase, TL_STARTED, memory_order_acq_rel) ==
+            TL_STARTING_WAITED)
+            tl_futex_wake(&tl_phase, INT32_MAX);
         return;
     }
-    tl_futex_wait_while(&tl_phase, TL_STARTING, 1000);
+    /* Says it waits, unless the start is over; the wait steps every 10 ms, should a wake be
+       missed. */
+    if (phase == TL_STARTING)
+        atomic_compare_exchange_strong(&tl_phase, &phase, TL_STARTING_WAITED);
+    tl_futex_wait_while(&tl_phase, TL_STARTING_WAITED, 1000);
 }
 
 __attribute__((constructor)) static void constructor(void)

@@ -13,7 +13,9 @@
 
 #include <stdatomic.h>
 
-enum { TL_NOT_STARTED, TL_STARTING, TL_STARTED };
+/* TL_STARTING_WAITED: starting, and another thread waits for it (the starter wakes it; a process's
+   first futex call costs tens of microseconds, which most processes never need to pay). */
+enum { TL_NOT_STARTED, TL_STARTING, TL_STARTING_WAITED, TL_STARTED };
 extern atomic_int tl_phase;
 
 /* Starts the library if it is not, from a safe point; returns once it is started (or, bounded,
