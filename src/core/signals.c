@@ -11,7 +11,7 @@ static atomic_ullong watched, ours, standing; /* bit sig - 1 */
 static struct {
     void (*handler)(int, siginfo_t *, void *);
     void (*taken)(int);
-    struct sigaction act; /* a stand-in's, installed for the program's SIG_DFL */
+    const struct sigaction *act; /* a stand-in's, installed for the program's SIG_DFL */
 } owner[NSIG_MAX];
 
 static unsigned long long bit(int sig)
@@ -33,7 +33,7 @@ void tl_signal_stand_in(int sig, const struct sigaction *act)
 {
     if (!bit(sig))
         return;
-    owner[sig].act = *act;
+    owner[sig].act = act;
     tl_signal_own(sig, act->sa_sigaction, NULL);
     atomic_fetch_or(&standing, bit(sig));
 }
@@ -57,7 +57,7 @@ static void take(int sig)
 const struct sigaction *tl_signal_request(int sig, const struct sigaction *act)
 {
     bool stands_in = atomic_load_explicit(&standing, memory_order_relaxed) & bit(sig);
-    return stands_in && act && act->sa_handler == SIG_DFL ? &owner[sig].act : act;
+    return stands_in && act && act->sa_handler == SIG_DFL ? owner[sig].act : act;
 }
 
 void tl_signal_installed(int sig, void (*handler)(int))

@@ -15,7 +15,8 @@ void tl_signal_own(int sig, void (*handler)(int, siginfo_t *, void *), void (*ta
 /* sig's default action is ours: act's handler writes a report, then does what SIG_DFL does. So the
    program sees SIG_DFL where act is installed, and installing SIG_DFL installs act: a runtime
    that saves the old action to chain to it (the JVM) never calls ours, and a program that puts
-   the default back gets its report. A handler of its own, or SIG_IGN, takes the signal. */
+   the default back gets its report. A handler of its own, or SIG_IGN, takes the signal. act is
+   kept, not copied: it must last. */
 void tl_signal_stand_in(int sig, const struct sigaction *act);
 bool tl_signal_is_ours(int sig); /* our handler is the installed one */
 

@@ -5,11 +5,14 @@
 
 tl_real tl_real_fn;
 
-static const struct {
-    const char *name, *version;
-} symbols[] = {
-#define TL_REAL_SYMBOL(fn, version) {#fn, version},
-    TL_REAL_FUNCTIONS(TL_REAL_SYMBOL)};
+/* The names as arrays, not pointers: pointers would be relocated at every start, and these tables
+   would push the relocated data past one page (one more page fault in every process). */
+static const char names[][28] = {
+#define TL_REAL_NAME(fn, version) #fn,
+    TL_REAL_FUNCTIONS(TL_REAL_NAME)};
+static const char *const versions[] = {
+#define TL_REAL_VERSION(fn, version) version,
+    TL_REAL_FUNCTIONS(TL_REAL_VERSION)};
 _Static_assert(sizeof(tl_real) == TL_REAL_COUNT * sizeof(void *),
                "tl_real is an array of pointers");
 
@@ -31,7 +34,7 @@ static void *lookup(void *handle, const char *name, const char *version)
    races are harmless: every thread stores the same address. */
 void *tl_real_bind(unsigned index)
 {
-    const char *name = symbols[index].name, *version = symbols[index].version;
+    const char *name = names[index], *version = versions[index];
     void *fn = lookup(RTLD_NEXT, name, version);
     void *libc = fn ? NULL : dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
     if (!fn && libc)

@@ -184,6 +184,16 @@ void _pthread_cleanup_push(struct _pthread_cleanup_buffer *buffer, void (*routin
                            void *arg);
 void _pthread_cleanup_pop(struct _pthread_cleanup_buffer *buffer, int execute);
 
+/* What pthread_atfork and atexit do: libc.so has neither, every object links stubs from
+   libc_nonshared.a that pass its own __dso_handle here (so that dlclose drops its handlers).
+   Called directly: the linker puts the stubs after all of our code, one more page for every
+   process to fault in at start-up. __register_atfork is exported at GLIBC_2.3.2 (x86_64) and
+   GLIBC_2.17 (aarch64); __cxa_atexit is the C++ ABI's. */
+int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+                      void *dso_handle);
+int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
+extern void *__dso_handle;
+
 /* Whether a mutex is held by anyone: its lock word is not 0. One relaxed load. */
 static inline bool tl_glibc_mutex_held(pthread_mutex_t *m)
 {

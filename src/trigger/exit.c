@@ -59,8 +59,9 @@ static bool nothing_to_say(void)
            (task.st_nlink == 3 || task.st_nlink == 3 + tl_proc_emulator_threads());
 }
 
-static void report_at_exit(void)
+static void report_at_exit(void *unused)
 {
+    (void)unused;
     size_t leaked = 0;
     if (nothing_to_say())
         return;
@@ -104,14 +105,16 @@ static void report_at_exit(void)
 
 /* The first exit handler of ours: the helper thread finishes what it is doing and starts nothing
    new, and the live requests that came before are answered, ahead of the exit report. */
-static void exit_begins(void)
+static void exit_begins(void *unused)
 {
+    (void)unused;
     tl_helper_stop();
     tl_live_drain();
 }
 
 void tl_exit_register(void)
 {
-    if ((tl_opt.at_exit && atexit(report_at_exit) != 0) || atexit(exit_begins) != 0)
+    if ((tl_opt.at_exit && __cxa_atexit(report_at_exit, NULL, __dso_handle) != 0) ||
+        __cxa_atexit(exit_begins, NULL, __dso_handle) != 0)
         tl_warn("cannot register the exit report");
 }

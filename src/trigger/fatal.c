@@ -243,9 +243,10 @@ static uint64_t report(uint64_t now_ns)
 /* Our handler for sig, if the program leaves sig at its default. */
 static bool stand_in(int sig)
 {
-    struct sigaction old,
-        act = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART};
-    sigfillset(&act.sa_mask);
+    static struct sigaction act = {.sa_sigaction = on_signal,
+                                   .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART};
+    struct sigaction old;
+    sigfillset(&act.sa_mask); /* every time the same */
     tl_guard++;
     bool free = sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_DFL;
     if (free) {
