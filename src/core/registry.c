@@ -252,10 +252,18 @@ bool tl_registry_all_ended(const pid_t *tids, size_t n)
     return all;
 }
 
+/* A thread made by clone() may exist: the registry cannot vouch that its threads are all. */
+static atomic_bool foreign;
+
+void tl_registry_foreign(void)
+{
+    atomic_store_explicit(&foreign, true, memory_order_relaxed);
+}
+
 bool tl_registry_empty(void)
 {
     tl_lock_acquire(&registry_lock);
-    bool empty = !table && !atomic_load(&creating);
+    bool empty = !table && !atomic_load(&creating) && !atomic_load(&foreign);
     tl_lock_release(&registry_lock);
     return empty;
 }
@@ -391,6 +399,7 @@ void tl_registry_fork_child(void)
         }
     }
     atomic_store(&creating, 0); /* the calls in flight were other threads' */
+    atomic_store(&foreign, false);
     created_not = created;
     ended = 0;
     tl_lock_reset(&registry_lock);

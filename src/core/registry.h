@@ -86,7 +86,11 @@ void tl_registry_each(void (*fn)(void *ctx, const tl_thread *t), void *ctx);
 void tl_registry_totals(uint64_t *made, uint64_t *finished);
 /* Whether every thread of the registry whose tid is among tids (n of them, sorted) has ended. */
 bool tl_registry_all_ended(const pid_t *tids, size_t n);
-bool tl_registry_empty(void); /* no thread listed, and none being created */
+/* No thread listed, none being created, and none made by clone() (tl_registry_foreign) since the
+   process or its fork started: the process has no thread but main, unless one was made by a raw
+   system call. */
+bool tl_registry_empty(void);
+void tl_registry_foreign(void); /* clone() made a thread the registry will never list */
 bool tl_registry_tracks(pid_t tid);
 pid_t tl_registry_tid_of(pthread_t handle);       /* 0 when not listed or not yet running */
 uint64_t tl_registry_exit_time(pid_t tid);        /* when a thread we made ended, 0 if unknown */

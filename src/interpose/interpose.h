@@ -27,6 +27,7 @@
 #include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -54,6 +55,7 @@ int __libc_start_main(tl_main_fn *main, int argc, char **argv, void (*init)(void
     X(pthread_clockjoin_np, NULL)                                                                  \
     X(pthread_detach, NULL)                                                                        \
     X(pthread_exit, NULL)                                                                          \
+    X(clone, NULL)                                                                                 \
     X(pthread_setname_np, NULL)                                                                    \
     X(thrd_create, NULL)                                                                           \
     X(thrd_join, NULL)                                                                             \

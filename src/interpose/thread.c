@@ -10,6 +10,20 @@
 
 /* ---- thread creation and end ---- */
 
+/* glibc's clone(fn, stack, flags, arg, ...): a thread made by it is none of ours, and the exit
+   report must not take the registry's word that main is alone (trigger/exit.c). Its optional
+   arguments (ptid, tls, ctid) are taken where a variadic call leaves them, in the places of named
+   ones, as glibc's own clone reads them, and passed on (as syscall() does: interpose/syscall.c). */
+int tl_clone(int (*fn)(void *), void *stack, int flags, void *arg, pid_t *ptid, void *tls,
+             pid_t *ctid)
+{
+    if (flags & CLONE_THREAD)
+        tl_registry_foreign();
+    return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
+}
+extern __typeof__(tl_clone) tl_clone_exported __asm__("clone")
+    __attribute__((alias("tl_clone"), visibility("default")));
+
 static void thread_end(void *t)
 {
     tl_altstack_take_back();

@@ -75,6 +75,15 @@ def a_thread_made_by_a_bare_clone_is_reported_beside_those_the_library_made():
 
 
 @test
+def a_thread_made_by_clone_alone_is_reported_at_exit():
+    # No thread made through pthread_create and no resource: the text exit report is skipped only
+    # when the registry can vouch that main is alone, which a clone() makes it refuse.
+    p = run("lifecycle", "cloned_alone")
+    expect("1 leaked thread in 1 group at exit" in p.stderr, f"the exit report:\n{p.stderr}")
+    expect("waiting, blocked, on syscall:ppoll" in p.stderr, f"the thread:\n{p.stderr}")
+
+
+@test
 def thread_started_by_another_library_constructor_is_tracked():
     rep, _ = report("early")
     (g,) = rep["groups"]

@@ -1,6 +1,6 @@
 /* The ways a thread ends, or does not: lifecycle MODE, MODE one of
    unjoined, detached, joined, pthread_exit, cancel, named, main_exits, finishing, lingering,
-   cloned. */
+   cloned, cloned_alone. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -254,6 +254,18 @@ static void clone_beside_two(void)
     usleep(20000);
 }
 
+/* No thread but one made by a bare clone(). */
+static void clone_alone(void)
+{
+    static char stack[64 << 10] __attribute__((aligned(16)));
+    int flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+    if (clone(sleep_unseen, stack + sizeof stack, flags, NULL) < 0)
+        exit(91);
+    while (!atomic_load(&cloned_tid))
+        usleep(1000);
+    usleep(20000);
+}
+
 /* main leaves through pthread_exit: the process exits when its last thread ends (the library's
    helper thread sees to it, and runs the exit report). */
 static void main_leaves_first(void)
@@ -282,6 +294,8 @@ int main(int argc, char **argv)
         cancel_one();
     } else if (strcmp(mode, "cloned") == 0) {
         clone_beside_two();
+    } else if (strcmp(mode, "cloned_alone") == 0) {
+        clone_alone();
     } else if (strcmp(mode, "lingering") == 0) {
         start_lingering();
     } else if (strcmp(mode, "finishing") == 0) {
