@@ -22,7 +22,6 @@
 #include "trigger/live.h"
 #include "trigger/watch.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
 atomic_int tl_phase;

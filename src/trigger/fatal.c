@@ -240,18 +240,20 @@ static uint64_t report(uint64_t now_ns)
     return 0;
 }
 
+/* The action standing in for every default one: kept by core/signals.c, so it lasts. Its mask,
+   every signal, is filled at start. */
+static struct sigaction stand_in_act = {.sa_sigaction = on_signal,
+                                        .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART};
+
 /* Our handler for sig, if the program leaves sig at its default. */
 static bool stand_in(int sig)
 {
-    static struct sigaction act = {.sa_sigaction = on_signal,
-                                   .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART};
     struct sigaction old;
-    sigfillset(&act.sa_mask); /* every time the same */
     tl_guard++;
     bool free = sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_DFL;
     if (free) {
-        tl_signal_stand_in(sig, &act);
-        sigaction(sig, &act, NULL);
+        tl_signal_stand_in(sig, &stand_in_act);
+        sigaction(sig, &stand_in_act, NULL);
     }
     tl_guard--;
     return free;
@@ -260,6 +262,7 @@ static bool stand_in(int sig)
 void tl_fatal_start(void)
 {
     bool any = false;
+    sigfillset(&stand_in_act.sa_mask);
     for (size_t i = 0; tl_opt.fatal && i < TL_LENGTH(fatal_signals); i++)
         any |= stand_in(fatal_signals[i]);
     for (size_t i = 0; tl_opt.terminate && i < TL_LENGTH(terminating); i++)
