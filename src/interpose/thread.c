@@ -4,6 +4,7 @@
 
 #include "core/altstack.h"
 #include "core/helper.h"
+#include "core/proc.h"
 #include "core/registry.h"
 
 #include <stdarg.h>
@@ -17,8 +18,16 @@
 int tl_clone(int (*fn)(void *), void *stack, int flags, void *arg, pid_t *ptid, void *tls,
              pid_t *ctid)
 {
-    if (flags & CLONE_THREAD)
+    if (flags & CLONE_THREAD) {
+        /* Under an emulator, its own threads are told apart from the program's by being there
+           before the program's first: noted now, as for a thread we make (core/proc.c). */
+        if (!tl_bypass()) {
+            tl_guard++;
+            tl_proc_note_emulator();
+            tl_guard--;
+        }
         tl_registry_foreign();
+    }
     return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
 }
 extern __typeof__(tl_clone) tl_clone_exported __asm__("clone")

@@ -80,7 +80,7 @@ def a_thread_made_by_clone_alone_is_reported_at_exit():
     # when the registry can vouch that main is alone, which a clone() makes it refuse.
     p = run("lifecycle", "cloned_alone")
     expect("1 leaked thread in 1 group at exit" in p.stderr, f"the exit report:\n{p.stderr}")
-    expect("waiting, blocked, on syscall:ppoll" in p.stderr, f"the thread:\n{p.stderr}")
+    expect("1 thread: waiting, blocked, on " in p.stderr, f"the thread:\n{p.stderr}")
 
 
 @test
